@@ -1,0 +1,1 @@
+"""Benchmarks: latency (keystroke replay through the real server) and quality (HumanEval infilling)."""

@@ -1,0 +1,1 @@
+"""The model pipeline: Hugging Face CodeShell checkpoint -> GGUF -> quantized GGUF, and trying it."""
