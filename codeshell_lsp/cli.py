@@ -19,7 +19,7 @@ def _common() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--log-file", metavar="PATH", help="append logs to PATH")
     common.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv: llama.cpp too)")
-    common.add_argument("--threads", type=int, metavar="N", help="CPU threads for llama.cpp (default: all cores, max 8)")
+    common.add_argument("--threads", type=int, metavar="N", help="CPU threads for llama.cpp (default: half the logical cores, max 8)")
     common.add_argument("--ctx", type=int, metavar="N", help="context length in tokens (default: 4096 or the model's, if smaller)")
     return common
 

@@ -183,7 +183,8 @@ def write_codeshell_gguf(path: str | Path, shape: Shape = TINY, seed: int = 0, d
     np_dtype = np.float16 if dtype == "f16" else np.float32
     ftype = gguf.LlamaFileType.MOSTLY_F16 if dtype == "f16" else gguf.LlamaFileType.ALL_F32
 
-    w = gguf.GGUFWriter(str(path), "codeshell")
+    tmp = path.with_name(path.name + ".part")
+    w = gguf.GGUFWriter(str(tmp), "codeshell")
     w.add_name(name or f"codeshell-random-{shape.n_params // 1_000_000}M")
     w.add_context_length(shape.n_ctx_train)
     w.add_embedding_length(shape.n_embd)
@@ -236,9 +237,7 @@ def write_codeshell_gguf(path: str | Path, shape: Shape = TINY, seed: int = 0, d
         w.add_tensor(p + "ffn_down.weight", rand(d, shape.n_ff))
         w.add_tensor(p + "ffn_down.bias", norm(0.0))
 
-    tmp = path.with_name(path.name + ".part")
-    w.path = tmp if hasattr(w, "path") else None
-    w.write_header_to_file(tmp)
+    w.write_header_to_file()
     w.write_kv_data_to_file()
     w.write_tensors_to_file()
     w.close()

@@ -1,0 +1,1 @@
+"""Completion backends behind one small interface (see ``base.Backend``)."""

@@ -1,0 +1,255 @@
+"""A thin owner of one llama.cpp model + context through llama-cpp-python's C bindings.
+
+The ``Llama`` class hides what fast completion needs (two KV sequences in a unified
+cache, sequence shifts, an abort callback), so this talks to ``llama_cpp`` directly.
+Not thread-safe: one thread uses it (the engine's worker).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+from pathlib import Path
+from typing import Callable, Sequence
+
+import llama_cpp
+import numpy as np
+
+from ..errors import Cancelled, ModelLoadError
+from ..log import get_logger, llama_verbose
+
+log = get_logger(__name__)
+
+_backend_lock = threading.Lock()
+_backend_ready = False
+
+
+@llama_cpp.llama_log_callback
+def _llama_log(level: int, text: bytes, _data: ctypes.c_void_p) -> None:
+    if llama_verbose() and text:
+        log.debug("llama.cpp: %s", text.decode("utf-8", "replace").rstrip())
+    _last_lines.append(text.decode("utf-8", "replace").rstrip() if text else "")
+    del _last_lines[:-20]
+
+
+_last_lines: list[str] = []
+
+
+def _init_backend() -> None:
+    global _backend_ready
+    with _backend_lock:
+        if not _backend_ready:
+            llama_cpp.llama_log_set(_llama_log, ctypes.c_void_p())
+            llama_cpp.llama_backend_init()
+            _backend_ready = True
+
+
+def default_threads() -> int:
+    # Physical cores, roughly: llama.cpp threads spin, and hyperthreads or a busy core
+    # make every token wait for the slowest thread.
+    return max(1, min((os.cpu_count() or 2) // 2, 8))
+
+
+class LlamaRuntime:
+    """One model and one context with ``n_seq`` sequences over a unified KV cache."""
+
+    def __init__(
+        self,
+        path: Path,
+        n_ctx: int = 4096,
+        threads: int = 0,
+        gpu_layers: int = 0,
+        n_batch: int = 512,
+        n_seq: int = 2,
+        kv_f32: bool = False,
+    ) -> None:
+        _init_backend()
+        self.path = path
+        mparams = llama_cpp.llama_model_default_params()
+        mparams.n_gpu_layers = gpu_layers
+        del _last_lines[:]
+        model = llama_cpp.llama_model_load_from_file(str(path).encode(), mparams)
+        if not model:
+            detail = next((line for line in reversed(_last_lines) if "error" in line.lower() or "unknown" in line.lower()), "")
+            raise ModelLoadError(f"llama.cpp could not load {path}" + (f": {detail}" if detail else ""))
+        self.model = model
+        self.vocab = llama_cpp.llama_model_get_vocab(model)
+        n_ctx_train = llama_cpp.llama_model_n_ctx_train(model)
+        self.n_ctx = min(n_ctx, n_ctx_train) if n_ctx_train > 0 else n_ctx
+        cparams = llama_cpp.llama_context_default_params()
+        cparams.n_ctx = self.n_ctx
+        cparams.n_batch = n_batch
+        cparams.n_ubatch = n_batch
+        cparams.n_seq_max = n_seq
+        cparams.kv_unified = True
+        threads = threads or default_threads()
+        cparams.n_threads = threads
+        cparams.n_threads_batch = threads
+        cparams.no_perf = True
+        if kv_f32:
+            cparams.type_k = cparams.type_v = llama_cpp.GGML_TYPE_F32
+        self._abort_flag: Callable[[], bool] | None = None
+        self._abort_cb = llama_cpp.ggml_abort_callback(self._should_abort)
+        cparams.abort_callback = self._abort_cb
+        cparams.abort_callback_data = None
+        ctx = llama_cpp.llama_init_from_model(model, cparams)
+        if not ctx:
+            llama_cpp.llama_model_free(model)
+            raise ModelLoadError(f"llama.cpp could not create a context of {self.n_ctx} tokens for {path}")
+        self.ctx = ctx
+        self.mem = llama_cpp.llama_get_memory(ctx)
+        self.n_batch = n_batch
+        self.n_vocab = llama_cpp.llama_vocab_n_tokens(self.vocab)
+        self.can_shift = bool(llama_cpp.llama_memory_can_shift(self.mem))
+        self._batch = llama_cpp.llama_batch_init(n_batch, 0, 1)
+        self._piece_cache: dict[int, bytes] = {}
+
+    # --- model facts -------------------------------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        buf = ctypes.create_string_buffer(512)
+        n = llama_cpp.llama_model_meta_val_str(self.model, key.encode(), buf, len(buf))
+        return buf.value.decode("utf-8", "replace") if n >= 0 else None
+
+    @property
+    def bos(self) -> int | None:
+        tok = llama_cpp.llama_vocab_bos(self.vocab)
+        return tok if tok >= 0 else None
+
+    def is_eog(self, token: int) -> bool:
+        return bool(llama_cpp.llama_vocab_is_eog(self.vocab, token))
+
+    def eog_ids(self) -> list[int]:
+        return [t for t in range(self.n_vocab) if self.is_eog(t)]
+
+    def vocab_texts(self) -> dict[str, int]:
+        """Token text -> id for the whole vocabulary (FIM detection looks up a few texts)."""
+        out: dict[str, int] = {}
+        for t in range(self.n_vocab):
+            raw = llama_cpp.llama_vocab_get_text(self.vocab, t)
+            if raw:
+                out.setdefault(raw.decode("utf-8", "replace"), t)
+        return out
+
+    # --- text <-> tokens ---------------------------------------------------------
+
+    def tokenize(self, text: str) -> list[int]:
+        """Plain text to tokens: no BOS, special-token texts are not parsed (user text stays text)."""
+        data = text.encode("utf-8", "surrogatepass")
+        if not data:
+            return []
+        cap = len(data) + 16
+        buf = (llama_cpp.llama_token * cap)()
+        n = llama_cpp.llama_tokenize(self.vocab, data, len(data), buf, cap, False, False)
+        if n < 0:
+            cap = -n
+            buf = (llama_cpp.llama_token * cap)()
+            n = llama_cpp.llama_tokenize(self.vocab, data, len(data), buf, cap, False, False)
+        return list(buf[:n])
+
+    def piece(self, token: int) -> bytes:
+        """Bytes of one token; special tokens render as nothing."""
+        cached = self._piece_cache.get(token)
+        if cached is not None:
+            return cached
+        buf = ctypes.create_string_buffer(64)
+        n = llama_cpp.llama_token_to_piece(self.vocab, token, buf, len(buf), 0, False)
+        if n < 0:
+            buf = ctypes.create_string_buffer(-n)
+            n = llama_cpp.llama_token_to_piece(self.vocab, token, buf, len(buf), 0, False)
+        out = buf.raw[:n]
+        self._piece_cache[token] = out
+        return out
+
+    def detokenize(self, tokens: Sequence[int]) -> str:
+        return b"".join(self.piece(t) for t in tokens).decode("utf-8", "replace")
+
+    # --- KV cache ----------------------------------------------------------------
+
+    def seq_rm(self, seq: int, p0: int, p1: int = -1) -> None:
+        llama_cpp.llama_memory_seq_rm(self.mem, seq, p0, p1)
+
+    def seq_cp(self, src: int, dst: int, p0: int, p1: int) -> None:
+        llama_cpp.llama_memory_seq_cp(self.mem, src, dst, p0, p1)
+
+    def seq_add(self, seq: int, p0: int, p1: int, delta: int) -> None:
+        llama_cpp.llama_memory_seq_add(self.mem, seq, p0, p1, delta)
+
+    def clear(self) -> None:
+        llama_cpp.llama_memory_clear(self.mem, True)
+
+    def seq_pos_max(self, seq: int) -> int:
+        return int(llama_cpp.llama_memory_seq_pos_max(self.mem, seq))
+
+    # --- evaluation --------------------------------------------------------------
+
+    def _should_abort(self, _data: ctypes.c_void_p) -> bool:
+        flag = self._abort_flag
+        return bool(flag and flag())
+
+    def decode(
+        self,
+        tokens: Sequence[int],
+        start_pos: int,
+        seq: int = 0,
+        cancelled: Callable[[], bool] | None = None,
+        on_chunk: Callable[[int], None] | None = None,
+    ) -> np.ndarray | None:
+        """Evaluate ``tokens`` at positions ``start_pos``... in ``seq``; returns the last logits.
+
+        Runs in chunks of ``n_batch``; after each chunk ``on_chunk(n_done)`` reports
+        progress so the caller's view of the cache stays exact. A cancel raises
+        ``Cancelled`` between chunks or, through the abort callback, inside one; cells
+        of an unfinished chunk are removed.
+        """
+        batch = self._batch
+        done = 0
+        logits = None
+        self._abort_flag = cancelled
+        try:
+            while done < len(tokens):
+                if cancelled and cancelled():
+                    raise Cancelled()
+                chunk = tokens[done : done + self.n_batch]
+                batch.n_tokens = len(chunk)
+                for i, tok in enumerate(chunk):
+                    batch.token[i] = tok
+                    batch.pos[i] = start_pos + done + i
+                    batch.n_seq_id[i] = 1
+                    batch.seq_id[i][0] = seq
+                    batch.logits[i] = False
+                last = done + len(chunk) == len(tokens)
+                batch.logits[len(chunk) - 1] = last
+                rc = llama_cpp.llama_decode(self.ctx, batch)
+                if rc != 0:
+                    self.seq_rm(seq, start_pos + done, -1)
+                    if rc == 2:
+                        raise Cancelled()
+                    raise RuntimeError(f"llama_decode failed with status {rc} (KV cache full or out of memory?)")
+                done += len(chunk)
+                if on_chunk:
+                    on_chunk(done)
+                if last:
+                    ptr = llama_cpp.llama_get_logits_ith(self.ctx, len(chunk) - 1)
+                    logits = np.ctypeslib.as_array(ptr, shape=(self.n_vocab,)).copy()
+        finally:
+            self._abort_flag = None
+        return logits
+
+    def close(self) -> None:
+        if getattr(self, "_batch", None) is not None:
+            llama_cpp.llama_batch_free(self._batch)
+            self._batch = None
+        if getattr(self, "ctx", None):
+            llama_cpp.llama_free(self.ctx)
+            self.ctx = None
+        if getattr(self, "model", None):
+            llama_cpp.llama_model_free(self.model)
+            self.model = None
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown: ctypes may be gone; nothing to report to
+            pass

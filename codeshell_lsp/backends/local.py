@@ -1,0 +1,176 @@
+"""In-process llama.cpp backend: FIM prompts as token lists, KV reuse, abort.
+
+KV layout: sequence 0 holds the last prompt and what was generated after it;
+sequence 1 holds a copy of that prompt's suffix chunk (``<fim_suffix>`` + suffix
+tokens). When the user edits before the cursor, the prompt's common prefix is
+kept, the suffix copy is shifted by the length change (``seq_add``), the new prefix
+tokens are evaluated, and the shifted suffix is copied back into sequence 0 — so a
+keystroke costs only its own tokens plus ``<fim_middle>``. llama.cpp refuses to
+decode a token before positions a sequence already holds, which is why the suffix
+waits in its own sequence (see FACTS.md).
+
+The shifted suffix keys were computed against the old prefix: an approximation whose
+quality cost is measured by ``bench quality`` with ``cache.reuse`` on and off.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+from cachetools import LRUCache
+
+from .. import fim
+from ..errors import BackendError
+from ..kvplan import Plan, Span, plan
+from ..log import get_logger
+from ..options import Settings
+from ..sampling import sample
+from .base import IsCancelled, Request, Result, StopCheck
+from .llama_runtime import LlamaRuntime
+
+log = get_logger(__name__)
+
+
+class LocalBackend:
+    def __init__(self, path: Path, settings: Settings) -> None:
+        m = settings.model
+        self.rt = LlamaRuntime(path, n_ctx=m.context_length, threads=m.threads, gpu_layers=m.gpu_layers)
+        self.arch = self.rt.meta("general.architecture") or ""
+        self.model_name = self.rt.meta("general.name") or path.stem
+        self.template, self.template_note = fim.bind(
+            m.template, self.rt.vocab_texts(), self.rt.bos, self.rt.eog_ids(), self.arch
+        )
+        self.context_length = self.rt.n_ctx
+        self._cached: list[int] = []  # tokens of sequence 0, by position
+        self._chunk: Span | None = None  # where sequence 1's suffix copy sits
+        self._counts: LRUCache[str, int] = LRUCache(maxsize=50_000)
+
+    @property
+    def template_name(self) -> str:
+        return self.template.name
+
+    def count_tokens(self, text: str) -> int:
+        n = self._counts.get(text)
+        if n is None:
+            n = len(self.rt.tokenize(text))
+            self._counts[text] = n
+        return n
+
+    def tokenize(self, text: str) -> list[int]:
+        return self.rt.tokenize(text)
+
+    def prompt_for(self, prefix: str, suffix: str) -> tuple[list[int], Span | None]:
+        """The prompt's tokens and where its suffix chunk lies (None: no shiftable chunk)."""
+        t = self.template
+        pre = self.rt.tokenize(prefix)
+        suf = self.rt.tokenize(suffix) if t.uses_suffix else []
+        prompt = t.assemble(pre, suf)
+        if t.family.order != "psm":
+            # prefix-only and suffix-first layouts only ever append while typing.
+            return prompt, None
+        start = (1 if t.family.bos and t.bos_id is not None else 0) + 1 + len(pre)
+        return prompt, Span(start, start + 1 + len(suf))
+
+    def _forget(self) -> None:
+        self.rt.clear()
+        self._cached = []
+        self._chunk = None
+
+    def _decode(self, tokens: list[int], cancelled: IsCancelled) -> np.ndarray | None:
+        base = len(self._cached)
+
+        def committed(n: int) -> None:
+            del self._cached[base:]
+            self._cached.extend(tokens[:n])
+
+        return self.rt.decode(tokens, base, 0, cancelled, committed)
+
+    def _evaluate(self, prompt: list[int], chunk: Span | None, reuse: bool, cancelled: IsCancelled) -> tuple[Plan, np.ndarray]:
+        if not reuse:
+            self._forget()
+        p = plan(self._cached, self._chunk if self.rt.can_shift else None, prompt, chunk)
+        rt = self.rt
+        try:
+            rt.seq_rm(0, p.keep, -1)
+            del self._cached[p.keep :]
+            if p.moved is not None and self._chunk is not None:
+                old = p.moved.start - p.shift
+                # Keep in sequence 1 only the cells that match, then move them into place.
+                rt.seq_rm(1, old + len(p.moved), -1)
+                rt.seq_rm(1, 0, old)
+                if p.shift:
+                    rt.seq_add(1, old, old + len(p.moved), p.shift)
+                self._decode(prompt[p.keep : p.moved.start], cancelled)
+                rt.seq_cp(1, 0, p.moved.start, p.moved.end)
+                self._cached.extend(prompt[p.moved.start : p.moved.end])
+                logits = self._decode(prompt[p.moved.end :], cancelled)
+            else:
+                logits = self._decode(prompt[p.keep :], cancelled)
+        except BaseException:
+            # Sequence 0 is exact (decode trims an unfinished chunk); the suffix copy may be half-moved.
+            rt.seq_rm(1, -1, -1)
+            self._chunk = None
+            raise
+        rt.seq_rm(1, -1, -1)
+        if chunk is not None and reuse:
+            rt.seq_cp(0, 1, chunk.start, chunk.end)
+        self._chunk = chunk if reuse else None
+        assert logits is not None
+        return p, logits
+
+    def complete(self, request: Request, stop_check: StopCheck, cancelled: IsCancelled) -> Result:
+        t0 = time.perf_counter()
+        prompt, chunk = self.prompt_for(request.prefix, request.suffix)
+        room = self.context_length - len(prompt)
+        if room < 1:
+            raise BackendError(
+                f"the prompt has {len(prompt)} tokens but the context holds {self.context_length}: "
+                "lower completion.promptTokens or raise model.contextLength"
+            )
+        p, logits = self._evaluate(prompt, chunk, request.reuse, cancelled)
+        t1 = time.perf_counter()
+        rng = np.random.default_rng(request.seed)
+        out: list[int] = []
+        raw = b""
+        text = ""
+        reason = "length"
+        for i in range(min(request.max_tokens, room)):
+            tok = sample(logits, request.temperature, request.top_k, request.top_p, rng)
+            if tok in self.template.stop_ids or self.rt.is_eog(tok):
+                reason = "eog"
+                break
+            out.append(tok)
+            raw += self.rt.piece(tok)
+            text = raw.decode("utf-8", "ignore")
+            hit = _first_stop(text, request.stop)
+            if hit is not None:
+                text, reason = text[:hit], "stop"
+                break
+            at = stop_check(text)
+            if at is not None:
+                text, reason = text[:at], "scope"
+                break
+            if i + 1 == min(request.max_tokens, room):
+                break
+            logits = self._decode([tok], cancelled)  # type: ignore[assignment]
+        t2 = time.perf_counter()
+        return Result(
+            text=text,
+            prompt_tokens=len(prompt),
+            cached_tokens=p.reused,
+            evaluated_tokens=p.evaluated,
+            generated_tokens=len(out),
+            prompt_ms=(t1 - t0) * 1000,
+            decode_ms=(t2 - t1) * 1000,
+            stop_reason=reason,
+        )
+
+    def close(self) -> None:
+        self.rt.close()
+
+
+def _first_stop(text: str, stops: tuple[str, ...]) -> int | None:
+    hits = [i for i in (text.find(s) for s in stops if s) if i >= 0]
+    return min(hits) if hits else None

@@ -1,0 +1,119 @@
+"""The `complete` and `info` commands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+from .context import cursor_at, line_count, split_lines
+from .errors import InputFileError, UsageError
+from .model_file import inspect, resolve_model
+from .options import Settings
+
+
+def parse_location(location: str) -> tuple[Path, int, int]:
+    """FILE:LINE:COL with 1-based LINE and COL (COL in characters)."""
+    m = re.fullmatch(r"(.+):([^:]*):([^:]*)", location)
+    if not m:
+        raise UsageError(f"expected FILE:LINE:COL, got {location!r}")
+    name, line, col = m.groups()
+    if not (line.isdigit() and col.isdigit()):
+        raise UsageError(f"LINE and COL must be positive numbers, got {line!r} and {col!r} in {location!r}")
+    if int(line) < 1 or int(col) < 1:
+        raise UsageError(f"LINE and COL are 1-based, got {line}:{col}")
+    return Path(name), int(line), int(col)
+
+
+def read_source(path: Path) -> str:
+    if not path.exists():
+        raise InputFileError(f"{path} does not exist")
+    if path.is_dir():
+        raise InputFileError(f"{path} is a directory, not a source file")
+    data = path.read_bytes()
+    if b"\0" in data[:8192]:
+        raise InputFileError(f"{path} is not a text file (it contains NUL bytes)")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InputFileError(f"{path} is not UTF-8 text (invalid byte at offset {e.start})") from None
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    s = Settings()
+    if args.threads:
+        s.model.threads = args.threads
+    if args.ctx:
+        s.model.context_length = args.ctx
+    c = s.completion
+    if getattr(args, "max_tokens", None):
+        c.max_tokens = args.max_tokens
+    if getattr(args, "temperature", None) is not None:
+        c.temperature = args.temperature
+    if getattr(args, "template", None):
+        s.model.template = args.template
+    if getattr(args, "multiline", None):
+        c.multiline = args.multiline
+    if getattr(args, "no_cache_reuse", False):
+        s.cache.reuse = False
+    if getattr(args, "backend", None):
+        s.backend.kind = args.backend
+    if getattr(args, "url", None):
+        s.backend.url = args.url
+    # Validate what the flags set exactly as the server validates settings.
+    checked, problems = Settings.from_dict(s.to_dict())
+    if problems:
+        raise UsageError("; ".join(problems))
+    return checked
+
+
+def run_complete(args: argparse.Namespace) -> int:
+    from .engine import Engine
+
+    path, line, col = parse_location(args.location)
+    text = read_source(path)
+    lines = split_lines(text)
+    n_lines = line_count(text)
+    if line > n_lines:
+        raise UsageError(f"{path} has {n_lines} line(s); LINE {line} is out of range")
+    body = lines[line - 1].rstrip("\r\n") if line <= len(lines) else ""
+    if col > len(body) + 1:
+        raise UsageError(f"line {line} of {path} has {len(body)} character(s); COL {col} is out of range (max {len(body) + 1})")
+    settings = _settings(args)
+    cursor = cursor_at(text, line - 1, col - 1, "utf-32")
+    engine = Engine.open(args.model, settings)
+    try:
+        result = engine.complete_once(cursor.prefix, cursor.suffix)
+    finally:
+        engine.close()
+    if result.status != "ok":
+        raise InputFileError(f"no completion: {result.status} {result.stop_reason}".strip())
+    if args.json:
+        print(json.dumps(result.to_json(), ensure_ascii=False))
+    else:
+        print(result.text)
+    return 0
+
+
+def run_info(args: argparse.Namespace) -> int:
+    path, _ = resolve_model(args.model)
+    info = inspect(path)
+    if args.json:
+        print(json.dumps(info.to_json(), ensure_ascii=False))
+        return 0
+    rows = [
+        ("file", f"{info.path} ({info.file_size / 1e6:.1f} MB)"),
+        ("name", info.name),
+        ("architecture", info.arch),
+        ("parameters", f"{info.n_params:,}"),
+        ("quantization", info.quant),
+        ("context length", str(info.context_length)),
+        ("layers / embedding", f"{info.n_layers} / {info.n_embd}"),
+        ("vocabulary", f"{info.n_vocab:,} tokens"),
+        ("FIM template", f"{info.fim_template} ({info.fim_note})"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    for k, v in rows:
+        print(f"{k:<{width}}  {v}")
+    return 0

@@ -1,0 +1,166 @@
+"""Fill-in-the-middle templates: the families, detection from a model's vocabulary, assembly.
+
+Prompts are token-id lists: special tokens by id, text tokenized separately (never
+through llama-cpp-python's ``suffix=`` path, which hard-codes StarCoder's ids).
+Everything here is pure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Literal, Mapping, Sequence
+
+from .errors import TemplateError
+
+Order = Literal["psm", "spm", "prefix"]
+
+
+@dataclass(frozen=True)
+class Family:
+    """How one model family spells its FIM prompt.
+
+    ``markers`` are the token texts for (prefix, suffix, middle); ``order`` says how the
+    parts are laid out; ``bos`` whether the family wants the model's BOS token first;
+    ``stops`` are token texts that end a completion besides end-of-generation.
+    """
+
+    name: str
+    markers: tuple[str, str, str] | None
+    order: Order
+    bos: bool
+    stops: tuple[str, ...] = ()
+    alt_markers: tuple[tuple[str, str, str], ...] = ()
+
+
+_STARCODER_STOPS = ("<|endoftext|>", "<fim_prefix>", "<fim_suffix>", "<fim_middle>", "<fim_pad>", "<file_sep>", "<|end|>")
+
+FAMILIES: dict[str, Family] = {
+    f.name: f
+    for f in (
+        # CodeShell's own layout; StarCoder's is the same texts.
+        Family("codeshell", ("<fim_prefix>", "<fim_suffix>", "<fim_middle>"), "psm", False, _STARCODER_STOPS),
+        Family("starcoder", ("<fim_prefix>", "<fim_suffix>", "<fim_middle>"), "psm", False, _STARCODER_STOPS),
+        Family(
+            "codellama",
+            ("▁<PRE>", "▁<SUF>", "▁<MID>"),
+            "psm",
+            True,
+            ("▁<EOT>", "<EOT>"),
+            alt_markers=(("<PRE>", "<SUF>", "<MID>"),),
+        ),
+        Family("deepseek", ("<｜fim▁begin｜>", "<｜fim▁hole｜>", "<｜fim▁end｜>"), "psm", True, ("<|EOT|>", "<｜end▁of▁sentence｜>")),
+        Family(
+            "qwen",
+            ("<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>"),
+            "psm",
+            False,
+            ("<|fim_pad|>", "<|endoftext|>", "<|file_sep|>", "<|repo_name|>", "<|im_end|>", "<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>"),
+        ),
+        # Mistral's Codestral: [SUFFIX]suffix[PREFIX]prefix, the middle follows directly.
+        Family("codestral", ("[PREFIX]", "[SUFFIX]", "[MIDDLE]"), "spm", True, ()),
+        Family("prefix-only", None, "prefix", True, ()),
+    )
+}
+
+# Detection order: most specific marker texts first (qwen's contain starcoder's as substrings
+# only textually; they are distinct tokens, but check them first anyway).
+_DETECT_ORDER = ("qwen", "codeshell", "deepseek", "codellama", "codestral")
+
+
+@dataclass(frozen=True)
+class Template:
+    """A family bound to one model's token ids."""
+
+    family: Family
+    prefix_id: int | None
+    suffix_id: int | None
+    middle_id: int | None
+    bos_id: int | None
+    stop_ids: frozenset[int]
+
+    @property
+    def name(self) -> str:
+        return self.family.name
+
+    def assemble(self, prefix: Sequence[int], suffix: Sequence[int]) -> list[int]:
+        """The prompt as token ids. ``prefix``/``suffix`` are tokenized text (no BOS)."""
+        head = [self.bos_id] if self.family.bos and self.bos_id is not None else []
+        order = self.family.order
+        if order == "prefix":
+            return head + list(prefix)
+        if order == "psm":
+            return head + [self.prefix_id, *prefix, self.suffix_id, *suffix, self.middle_id]  # type: ignore[list-item]
+        # spm (Codestral): suffix first; the model continues the prefix directly.
+        return head + [self.suffix_id, *suffix, self.prefix_id, *prefix]  # type: ignore[list-item]
+
+    @property
+    def uses_suffix(self) -> bool:
+        return self.family.order != "prefix"
+
+
+def _marker_ids(family: Family, vocab: Mapping[str, int]) -> tuple[int, int, int] | None:
+    for markers in (family.markers, *family.alt_markers):
+        if markers is None:
+            return None
+        ids = [vocab.get(m) for m in markers]
+        if family.order == "spm":
+            # Codestral has no middle token; only prefix and suffix are needed.
+            if ids[0] is not None and ids[1] is not None:
+                return ids[0], ids[1], -1  # type: ignore[return-value]
+        elif all(i is not None for i in ids):
+            return ids[0], ids[1], ids[2]  # type: ignore[return-value]
+    return None
+
+
+def detect_family(vocab: Mapping[str, int], arch: str = "") -> tuple[str, str]:
+    """Pick the FIM family from special-token texts; returns (name, explanation)."""
+    for name in _DETECT_ORDER:
+        if _marker_ids(FAMILIES[name], vocab) is not None:
+            if name == "codeshell" and arch and arch != "codeshell":
+                name = "starcoder"
+            return name, f"detected {name} FIM tokens in the vocabulary"
+    return "prefix-only", "the model has no fill-in-the-middle tokens: completing from the text before the cursor only"
+
+
+def bind(
+    name: str,
+    vocab: Mapping[str, int],
+    bos_id: int | None,
+    eog_ids: Sequence[int] = (),
+    arch: str = "",
+) -> tuple[Template, str]:
+    """Bind a template name (or ``auto``) to this vocabulary; returns (template, explanation).
+
+    Raises TemplateError when an explicitly chosen family's tokens are missing.
+    """
+    if name == "auto":
+        name, why = detect_family(vocab, arch)
+    else:
+        why = f"template {name} chosen in the settings"
+    family = FAMILIES.get(name)
+    if family is None:
+        raise TemplateError(f"unknown FIM template {name!r}; choose one of auto, {', '.join(FAMILIES)}")
+    ids: tuple[int | None, int | None, int | None] = (None, None, None)
+    if family.markers is not None:
+        found = _marker_ids(family, vocab)
+        if found is None:
+            have, _ = detect_family(vocab, arch)
+            raise TemplateError(
+                f"the model has no {family.name} FIM tokens ({', '.join(family.markers)}); "
+                f"its vocabulary fits {have!r} — set model.template to auto or {have}"
+            )
+        ids = (found[0], found[1], None if found[2] == -1 else found[2])
+    stops = {vocab[t] for t in family.stops if t in vocab} | set(eog_ids)
+    # Any FIM marker the model emits ends the middle.
+    stops |= {i for i in ids if i is not None}
+    return Template(family, ids[0], ids[1], ids[2], bos_id, frozenset(stops)), why
+
+
+def build_prompt(
+    template: Template,
+    tokenize: Callable[[str], list[int]],
+    prefix: str,
+    suffix: str,
+) -> list[int]:
+    """Tokenize prefix and suffix separately (no BOS) and assemble them."""
+    return template.assemble(tokenize(prefix), tokenize(suffix) if template.uses_suffix else [])

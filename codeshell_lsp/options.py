@@ -1,0 +1,181 @@
+"""Typed settings with defaults and validation.
+
+One tree, read from ``initializationOptions``, ``workspace/configuration`` (section
+``codeshell``) and ``workspace/didChangeConfiguration``: camelCase keys, every key
+optional. An invalid value is reported (``Settings.from_dict`` returns the problems)
+and its default is used.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_args, get_origin, get_type_hints
+
+TEMPLATES = ("auto", "codeshell", "starcoder", "codellama", "deepseek", "qwen", "codestral", "prefix-only")
+Template = Literal["auto", "codeshell", "starcoder", "codellama", "deepseek", "qwen", "codestral", "prefix-only"]
+Multiline = Literal["auto", "always", "never"]
+BackendKind = Literal["local", "llama-server", "openai"]
+
+
+def _meta(doc: str, lo: float | None = None, hi: float | None = None) -> dict[str, Any]:
+    return {"doc": doc, "min": lo, "max": hi}
+
+
+@dataclass
+class ModelSettings:
+    path: str = field(default="", metadata=_meta("GGUF file; empty: $CODESHELL_LSP_MODEL, then the embedded default model"))
+    context_length: int = field(default=4096, metadata=_meta("llama.cpp context size in tokens (capped at the model's)", 256, 131072))
+    threads: int = field(default=0, metadata=_meta("CPU threads; 0: half the logical cores (max 8)", 0, 256))
+    gpu_layers: int = field(default=0, metadata=_meta("layers offloaded to a GPU, if llama.cpp was built with one", 0, 1000))
+    template: Template = field(default="auto", metadata=_meta("FIM template; auto: detected from the model's vocabulary"))
+
+
+@dataclass
+class CompletionSettings:
+    max_tokens: int = field(default=64, metadata=_meta("tokens generated at most per completion", 1, 4096))
+    temperature: float = field(default=0.0, metadata=_meta("sampling temperature; 0: greedy (deterministic)", 0.0, 2.0))
+    top_k: int = field(default=10, metadata=_meta("top-k sampling (when temperature > 0)", 0, 100000))
+    top_p: float = field(default=0.95, metadata=_meta("nucleus sampling (when temperature > 0)", 0.0, 1.0))
+    prompt_tokens: int = field(default=1536, metadata=_meta("token budget of prefix + suffix", 16, 131072))
+    suffix_ratio: float = field(default=0.25, metadata=_meta("share of the budget for text after the cursor", 0.0, 1.0))
+    multiline: Multiline = field(default="auto", metadata=_meta("auto: one line if text follows the cursor, else a block"))
+    stop: list[str] = field(default_factory=list, metadata=_meta("extra stop strings"))
+    debounce_ms: int = field(default=0, metadata=_meta("wait this long for newer keystrokes before starting work", 0, 5000))
+    load_timeout_ms: int = field(default=30000, metadata=_meta("how long a request waits for the model to load", 0, 600000))
+
+
+@dataclass
+class CacheSettings:
+    reuse: bool = field(default=True, metadata=_meta("reuse the KV cache between requests; false re-evaluates every prompt"))
+    completion_cache_size: int = field(default=256, metadata=_meta("completions remembered (0 disables the cache)", 0, 100000))
+
+
+@dataclass
+class BackendSettings:
+    kind: BackendKind = field(default="local", metadata=_meta("local: in-process llama.cpp; llama-server: /infill; openai: /v1/completions"))
+    url: str = field(default="", metadata=_meta("base URL of the remote server"))
+    model: str = field(default="", metadata=_meta("model name sent to the remote server"))
+    api_key_env: str = field(default="", metadata=_meta("name of the environment variable holding the API key"))
+    timeout_ms: int = field(default=10000, metadata=_meta("HTTP timeout", 100, 600000))
+
+
+@dataclass
+class Settings:
+    model: ModelSettings = field(default_factory=ModelSettings)
+    completion: CompletionSettings = field(default_factory=CompletionSettings)
+    cache: CacheSettings = field(default_factory=CacheSettings)
+    backend: BackendSettings = field(default_factory=BackendSettings)
+
+    @classmethod
+    def from_dict(cls, data: Any, base: "Settings | None" = None) -> tuple["Settings", list[str]]:
+        """Settings from a camelCase tree; unknown or invalid values are reported and skipped.
+
+        ``base`` supplies values for keys the tree does not mention (defaults if None).
+        """
+        problems: list[str] = []
+        result = _load(cls, data, base if base is not None else cls(), "", problems)
+        return result, problems
+
+    def to_dict(self) -> dict[str, Any]:
+        """The camelCase tree (what a client would send)."""
+        return _dump(self)
+
+    def replace(self, **sections: Any) -> "Settings":
+        return dataclasses.replace(self, **sections)
+
+
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p.title() for p in rest)
+
+
+def snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _load(cls: type, data: Any, base: Any, where: str, problems: list[str]) -> Any:
+    if data is None:
+        return base
+    if not isinstance(data, dict):
+        problems.append(f"{where or 'settings'}: expected an object, got {type(data).__name__}; using defaults")
+        return base
+    hints = get_type_hints(cls)
+    values: dict[str, Any] = {}
+    known = {camel(f.name): f for f in dataclasses.fields(cls)}
+    for key, raw in data.items():
+        f = known.get(camel(snake(key))) if isinstance(key, str) else None
+        if f is None:
+            problems.append(f"{where}{key}: unknown setting (ignored)")
+            continue
+        path = f"{where}{camel(f.name)}"
+        current = getattr(base, f.name)
+        if dataclasses.is_dataclass(hints[f.name]):
+            values[f.name] = _load(hints[f.name], raw, current, path + ".", problems)
+            continue
+        ok, value, why = _coerce(hints[f.name], raw, f.metadata)
+        if ok:
+            values[f.name] = value
+        else:
+            default = getattr(cls(), f.name)
+            problems.append(f"{path}: {why}; using the default {default!r}")
+            values[f.name] = default
+    return dataclasses.replace(base, **values)
+
+
+def _coerce(tp: Any, raw: Any, meta: Any) -> tuple[bool, Any, str]:
+    origin = get_origin(tp)
+    if origin is Literal:
+        choices = get_args(tp)
+        if raw in choices:
+            return True, raw, ""
+        return False, None, f"{raw!r} is not one of {', '.join(choices)}"
+    if origin is list:
+        if isinstance(raw, list) and all(isinstance(x, str) for x in raw):
+            return True, list(raw), ""
+        return False, None, f"expected a list of strings, got {raw!r}"
+    if tp is bool:
+        if isinstance(raw, bool):
+            return True, raw, ""
+        return False, None, f"expected true or false, got {raw!r}"
+    if tp is str:
+        if isinstance(raw, str):
+            return True, raw, ""
+        return False, None, f"expected a string, got {raw!r}"
+    if tp in (int, float):
+        if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+            return False, None, f"expected a number, got {raw!r}"
+        if tp is int and raw != int(raw):
+            return False, None, f"expected a whole number, got {raw!r}"
+        value = tp(raw)
+        lo, hi = meta.get("min"), meta.get("max")
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            return False, None, f"{raw!r} is outside {lo}..{hi}"
+        return True, value, ""
+    return False, None, f"unsupported value {raw!r}"
+
+
+def _dump(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj):
+        return {camel(f.name): _dump(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, list):
+        return list(obj)
+    return obj
+
+
+def describe() -> list[tuple[str, Any, str]]:
+    """(camelCase key, default, description) for every setting: the README table's source."""
+    rows: list[tuple[str, Any, str]] = []
+
+    def walk(obj: Any, prefix: str) -> None:
+        for f in dataclasses.fields(obj):
+            value = getattr(obj, f.name)
+            key = prefix + camel(f.name)
+            if dataclasses.is_dataclass(value):
+                walk(value, key + ".")
+            else:
+                rows.append((key, value, f.metadata.get("doc", "")))
+
+    walk(Settings(), "")
+    return rows
