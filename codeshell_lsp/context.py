@@ -8,6 +8,7 @@ lands before that character.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -53,18 +54,53 @@ def index_to_column(line: str, index: int, encoding: Encoding) -> int:
     return sum(_units(ch, encoding) for ch in line[:index])
 
 
+def _line_span(text: str, line: int) -> tuple[int, int] | None:
+    """(start, end) of ``line`` without its terminator, or None past the last line."""
+    if "\r" not in text:  # the common case, without a regex over a possibly huge text
+        start = 0
+        for _ in range(line):
+            nl = text.find("\n", start)
+            if nl < 0:
+                return None
+            start = nl + 1
+        end = text.find("\n", start)
+        return start, len(text) if end < 0 else end
+    start, n = 0, 0
+    for m in _EOL.finditer(text):
+        if n == line:
+            return start, m.start()
+        start, n = m.end(), n + 1
+    return (start, len(text)) if n == line else None
+
+
+_EOL = re.compile(r"\r\n|\r|\n")
+
+
+def clamp_position(text: str, line: int, character: int, encoding: Encoding = "utf-16") -> tuple[int, int]:
+    """The nearest valid position: past the last line -> end of document, past a line's end -> its end."""
+    line = max(0, line)
+    span = _line_span(text, line)
+    if span is None:
+        last = text[_last_line_start(text) :]
+        return len(_EOL.findall(text)), index_to_column(last, len(last), encoding)
+    body = text[span[0] : span[1]]
+    idx = column_to_index(body, max(0, character), encoding)
+    return line, index_to_column(body, idx, encoding)
+
+
+def _last_line_start(text: str) -> int:
+    return max(text.rfind("\n"), text.rfind("\r")) + 1
+
+
 def offset_at(text: str, line: int, character: int, encoding: Encoding = "utf-16") -> int:
     """Absolute index into ``text`` of an LSP position, clamped into the document."""
-    lines = split_lines(text)
     if line < 0:
         return 0
-    if line >= len(lines):
-        # Past the last line: the end of the document (an empty last line after a
-        # final newline is line len(lines), which also lands here).
+    span = _line_span(text, line)
+    if span is None:
         return len(text)
-    start = sum(len(x) for x in lines[:line])
-    body = _strip_eol(lines[line])
-    return start + column_to_index(body, max(0, character), encoding)
+    body = text[span[0] : span[1]]
+    return span[0] + column_to_index(body, max(0, character), encoding)
 
 
 @dataclass(frozen=True)

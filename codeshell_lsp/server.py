@@ -1,0 +1,327 @@
+"""The language server: LSP features translated into engine calls and back.
+
+Everything stateful lives in ``Engine`` (model, queue, cache, stats) and in
+``Session`` (settings and what the user was already told); handlers stay thin.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import time
+import uuid
+from typing import Any
+from urllib.parse import unquote
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
+
+from . import __version__
+from .context import Cursor, Encoding, clamp_position, cursor_at
+from .engine import Completion, Engine
+from .errors import CodeshellError
+from .log import LOGGER_NAME, get_logger
+from .options import Settings
+
+log = get_logger(__name__)
+
+STATS_METHOD = "codeshell/stats"
+CONFIG_SECTION = "codeshell"
+
+
+class _Rejected:
+    """A request whose params did not deserialize: already answered with InvalidParams."""
+
+
+class Protocol(LanguageServerProtocol):
+    """pygls' protocol, plus an answer for requests whose params fail to deserialize.
+
+    pygls 2.1 logs "Unable to handle message" and never answers such a request, so
+    the editor waits forever; LSP wants an InvalidParams error carrying its id.
+    """
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            if isinstance(data, dict) and "id" in data and "method" in data:
+                cause = exc.__cause__ or exc
+                message = f"invalid params for {data['method']}: {str(cause).splitlines()[0] if str(cause) else type(cause).__name__}"
+                log.warning("%s (request %s)", message, data["id"])
+                error = JsonRpcInvalidParams(message) if isinstance(exc, JsonRpcInvalidParams) else exc
+                self._send_response(data["id"], error=error.to_response_error())
+                return _Rejected()
+            raise
+
+    def handle_message(self, message: Any) -> None:
+        if isinstance(message, _Rejected):
+            return
+        super().handle_message(message)
+
+
+class CodeshellServer(LanguageServer):
+    def __init__(self, cli_model: str | None = None, cli_settings: dict[str, Any] | None = None) -> None:
+        super().__init__(
+            "codeshell-lsp",
+            __version__,
+            protocol_cls=Protocol,
+            text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+        )
+        self.cli_model = cli_model
+        self.cli_settings = cli_settings or {}
+        self.settings, _ = Settings.from_dict(self.cli_settings)
+        self.engine = Engine(self.settings)
+        self._told: set[str] = set()
+        self._loaded_key: tuple[str, ...] | None = None
+
+    # --- telling the user -------------------------------------------------------------
+
+    def tell(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
+        """window/showMessage, once per distinct message."""
+        if message in self._told:
+            return
+        self._told.add(message)
+        log.warning("%s", message)
+        self.window_show_message(types.ShowMessageParams(type=kind, message=f"codeshell-lsp: {message}"))
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        # Bad notifications are logged, not shown: one broken client message must not pop
+        # a dialog on every keystroke.
+        log.error("server error (%s): %s", getattr(source, "__name__", source), error)
+
+    # --- settings and model --------------------------------------------------------------
+
+    def apply_settings(self, tree: Any, source: str) -> None:
+        """Merge a settings tree (CLI flags win), report problems, reload the model if needed."""
+        settings, problems = Settings.from_dict(tree, Settings())
+        settings, _ = Settings.from_dict(self.cli_settings, settings)
+        for p in problems:
+            self.tell(f"setting {p} ({source})")
+        self.settings = settings
+        m = settings.model
+        key = (self.cli_model or "", m.path, str(m.context_length), str(m.threads), str(m.gpu_layers), m.template,
+               settings.backend.kind, settings.backend.url, settings.backend.model)
+        if key != self._loaded_key:
+            self._loaded_key = key
+            asyncio.ensure_future(self.load_model())
+        else:
+            self.engine.settings = settings
+
+    async def load_model(self) -> None:
+        token: str | None = None
+        if _supports_progress(self.client_capabilities):
+            token = f"codeshell-load-{uuid.uuid4().hex[:8]}"
+            try:
+                await self.work_done_progress.create_async(token)
+                self.work_done_progress.begin(
+                    token, types.WorkDoneProgressBegin(title="codeshell-lsp", message="loading model", cancellable=False)
+                )
+            except Exception as e:  # a client that refuses progress still gets its model loaded
+                log.debug("no progress: %s", e)
+                token = None
+        t0 = time.perf_counter()
+        future = self.engine.load(self.cli_model, self.settings)
+        try:
+            backend = await asyncio.wrap_future(future)
+        except CodeshellError as e:
+            self.tell(f"{e}. Completions are off until this is fixed (set codeshell.model.path).", types.MessageType.Error)
+            message = "model failed to load"
+        else:
+            message = f"{backend.model_name} ready in {time.perf_counter() - t0:.1f} s (template {backend.template_name})"
+            log.info("%s; %s", message, backend.template_note)
+            if backend.template_name == "prefix-only":
+                self.tell(backend.template_note, types.MessageType.Info)
+        if token is not None:
+            self.work_done_progress.end(token, types.WorkDoneProgressEnd(message=message))
+
+    async def pull_configuration(self) -> dict[str, Any]:
+        """The ``codeshell`` section of workspace/configuration ({} if the client has none)."""
+        caps = self.client_capabilities
+        if not (caps.workspace and caps.workspace.configuration):
+            return {}
+        try:
+            items = await asyncio.wait_for(
+                self.workspace_configuration_async(
+                    types.ConfigurationParams(items=[types.ConfigurationItem(section=CONFIG_SECTION)])
+                ),
+                timeout=5,
+            )
+        except (Exception, asyncio.TimeoutError) as e:
+            log.warning("workspace/configuration failed: %s", e or "no answer in 5 s")
+            return {}
+        return items[0] if items and isinstance(items[0], dict) else {}
+
+    _init_options: dict[str, Any] = {}
+
+    # --- completion ----------------------------------------------------------------------
+
+    async def complete_at(self, uri: str, position: types.Position) -> tuple[Completion, Cursor, types.Position] | None:
+        doc = self.workspace.text_documents.get(unquote(uri))
+        if doc is None:
+            log.info("completion for %s, which is not open: no result", uri)
+            return None
+        if self.engine.backend is None:
+            timeout = self.settings.completion.load_timeout_ms / 1000
+            loaded = await asyncio.to_thread(self.engine.wait_loaded, timeout)
+            if not loaded or self.engine.backend is None:
+                return None
+        encoding: Encoding = str(self.workspace.position_encoding or "utf-16")  # type: ignore[assignment]
+        text = doc.source
+        line, character = clamp_position(text, position.line, position.character, encoding)
+        cursor = cursor_at(text, line, character, encoding)
+        job = self.engine.submit(uri, cursor, self.settings)
+        try:
+            result = await asyncio.wrap_future(job.future)
+        except asyncio.CancelledError:
+            self.engine.cancel(job)
+            raise
+        if result.status == "cancelled":
+            # $/cancelRequest reached a running job: LSP's RequestCancelled answer.
+            raise asyncio.CancelledError()
+        return result, cursor, types.Position(line, character)
+
+
+def _supports_progress(caps: types.ClientCapabilities | None) -> bool:
+    return bool(caps and caps.window and caps.window.work_done_progress)
+
+
+def _merge(base: Any, over: Any) -> Any:
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = dict(base)
+        for k, v in over.items():
+            out[k] = _merge(base.get(k), v)
+        return out
+    return over if over is not None else base
+
+
+def _word_range(cursor: Cursor, pos: types.Position, encoding: Encoding) -> types.Range:
+    from .context import index_to_column
+
+    word = cursor.word_before
+    line = cursor.line_before
+    start_col = index_to_column(line, len(line) - len(word), encoding)
+    return types.Range(types.Position(pos.line, start_col), pos)
+
+
+def build_server(cli_model: str | None = None, cli_settings: dict[str, Any] | None = None) -> CodeshellServer:
+    server = CodeshellServer(cli_model, cli_settings)
+
+    @server.feature(types.INITIALIZE)
+    def initialize(ls: CodeshellServer, params: types.InitializeParams) -> None:
+        opts = params.initialization_options
+        ls._init_options = opts if isinstance(opts, dict) else {}
+        if opts is not None and not isinstance(opts, dict):
+            log.warning("initializationOptions is not an object; ignored")
+
+    @server.feature(types.INITIALIZED)
+    async def initialized(ls: CodeshellServer, params: types.InitializedParams) -> None:
+        _forward_logs(ls)
+        pulled = await ls.pull_configuration()
+        ls.apply_settings(_merge(ls._init_options, pulled), "initializationOptions / workspace configuration")
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def did_change_configuration(ls: CodeshellServer, params: types.DidChangeConfigurationParams) -> None:
+        pushed = params.settings
+        if isinstance(pushed, dict) and isinstance(pushed.get(CONFIG_SECTION), dict):
+            ls.apply_settings(_merge(ls._init_options, pushed[CONFIG_SECTION]), "didChangeConfiguration")
+        else:
+            pulled = await ls.pull_configuration()
+            ls.apply_settings(_merge(ls._init_options, pulled), "workspace configuration")
+
+    @server.feature(
+        types.TEXT_DOCUMENT_COMPLETION,
+        types.CompletionOptions(trigger_characters=[".", "(", " ", "\n"], resolve_provider=False),
+    )
+    async def completion(ls: CodeshellServer, params: types.CompletionParams) -> types.CompletionList:
+        empty = types.CompletionList(is_incomplete=True, items=[])
+        found = await ls.complete_at(params.text_document.uri, params.position)
+        if found is None or not found[0].text:
+            return empty
+        result, cursor, pos = found
+        encoding: Encoding = str(ls.workspace.position_encoding or "utf-16")  # type: ignore[assignment]
+        new_text = cursor.word_before + result.text
+        first = new_text.split("\n", 1)[0]
+        item = types.CompletionItem(
+            label=first.strip() or new_text.strip().split("\n", 1)[0],
+            kind=types.CompletionItemKind.Text,
+            detail=result.model,
+            documentation=types.MarkupContent(kind=types.MarkupKind.PlainText, value=new_text),
+            filter_text=new_text,
+            sort_text="0",
+            preselect=True,
+            insert_text_format=types.InsertTextFormat.PlainText,
+            text_edit=types.TextEdit(range=_word_range(cursor, pos, encoding), new_text=new_text),
+        )
+        # Incomplete: typing on should ask again (the next suggestion may differ).
+        return types.CompletionList(is_incomplete=True, items=[item])
+
+    @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
+    async def inline_completion(ls: CodeshellServer, params: types.InlineCompletionParams) -> types.InlineCompletionList:
+        found = await ls.complete_at(params.text_document.uri, params.position)
+        if found is None or not found[0].text:
+            return types.InlineCompletionList(items=[])
+        result, _, pos = found
+        return types.InlineCompletionList(
+            items=[types.InlineCompletionItem(insert_text=result.text, range=types.Range(pos, pos))]
+        )
+
+    @server.feature(STATS_METHOD)
+    def stats(ls: CodeshellServer, params: Any) -> dict[str, Any]:
+        return dict(vars(ls.engine.stats))
+
+    @server.feature(types.SHUTDOWN)
+    def shutdown(ls: CodeshellServer, params: Any) -> None:
+        ls.engine.close()
+
+    return server
+
+
+class _LspLogHandler(logging.Handler):
+    """Mirrors the package log into window/logMessage (from any thread)."""
+
+    _LEVELS = {
+        logging.ERROR: types.MessageType.Error,
+        logging.WARNING: types.MessageType.Warning,
+        logging.INFO: types.MessageType.Info,
+    }
+
+    def __init__(self, ls: CodeshellServer, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(logging.INFO)
+        self.ls, self.loop = ls, loop
+
+    def emit(self, record: logging.LogRecord) -> None:
+        kind = self._LEVELS.get(record.levelno, types.MessageType.Log)
+        params = types.LogMessageParams(type=kind, message=self.format(record))
+        try:
+            self.loop.call_soon_threadsafe(self.ls.window_log_message, params)
+        except RuntimeError:  # loop closed during shutdown: the file log still has it
+            pass
+
+
+def _forward_logs(ls: CodeshellServer) -> None:
+    root = logging.getLogger(LOGGER_NAME)
+    if not any(isinstance(h, _LspLogHandler) for h in root.handlers):
+        root.addHandler(_LspLogHandler(ls, asyncio.get_running_loop()))
+
+
+def cli_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """Settings given as CLI flags: they win over what the editor sends."""
+    model: dict[str, Any] = {}
+    if getattr(args, "threads", None):
+        model["threads"] = args.threads
+    if getattr(args, "ctx", None):
+        model["contextLength"] = args.ctx
+    return {"model": model} if model else {}
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    server = build_server(getattr(args, "model", None), cli_overrides(args))
+    if getattr(args, "tcp", False):
+        log.info("listening on %s:%d", args.host, args.port)
+        server.start_tcp(args.host, args.port)
+    else:
+        server.start_io()
+    return 0
