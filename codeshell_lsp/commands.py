@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from .context import cursor_at, line_count, split_lines
-from .errors import InputFileError, UsageError
+from .errors import BackendError, InputFileError, UsageError
 from .model_file import inspect, resolve_model
 from .options import Settings
 
@@ -87,8 +87,10 @@ def run_complete(args: argparse.Namespace) -> int:
         result = engine.complete_once(cursor.prefix, cursor.suffix)
     finally:
         engine.close()
+    if result.status == "error":
+        raise BackendError(result.error)
     if result.status != "ok":
-        raise InputFileError(f"no completion: {result.status} {result.stop_reason}".strip())
+        raise BackendError(f"no completion ({result.status})")
     if args.json:
         print(json.dumps(result.to_json(), ensure_ascii=False))
     else:

@@ -25,7 +25,7 @@ from cachetools import LRUCache
 from . import budget, postprocess
 from .backends.base import Backend, Request, Result
 from .context import Cursor
-from .errors import Cancelled, CodeshellError, ModelError
+from .errors import BackendError, Cancelled, CodeshellError, ModelError
 from .log import get_logger
 from .options import Settings
 
@@ -51,6 +51,7 @@ class Completion:
     stop_reason: str = ""
     cache_hit: bool = False
     status: str = "ok"  # ok | superseded | cancelled | error | no-model
+    error: str = ""  # with status "error": the message for the user
 
     def to_json(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -246,7 +247,7 @@ class Engine:
                     result = self._run(task)
                 except Exception as e:
                     log.exception("completion %d failed", task.id)
-                    result = Completion("", status="error", stop_reason=f"{type(e).__name__}: {e}")
+                    result = Completion("", status="error", error=f"internal error: {type(e).__name__}: {e}")
                 with self._lock:
                     self._running = None
                     self._finish(task, result)
@@ -294,6 +295,9 @@ class Engine:
             raw = backend.complete(request, lambda text: _scope_stop(text, scope), lambda: job.cancelled)
         except Cancelled:
             return Completion("", backend.model_name, backend.template_name, status=job.reason or "cancelled")
+        except BackendError as e:
+            log.warning("completion #%d failed: %s", job.id, e)
+            return Completion("", backend.model_name, backend.template_name, status="error", error=str(e))
         self.stats.tokensEvaluated += raw.evaluated_tokens
         self.stats.tokensReused += raw.cached_tokens
         text = postprocess.clean(raw.text, job.cursor.suffix, scope)

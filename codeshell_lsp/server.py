@@ -178,6 +178,8 @@ class CodeshellServer(LanguageServer):
         except asyncio.CancelledError:
             self.engine.cancel(job)
             raise
+        if result.status == "error":
+            self.tell(result.error)
         if result.status == "cancelled":
             # $/cancelRequest reached a running job: LSP's RequestCancelled answer.
             raise asyncio.CancelledError()
