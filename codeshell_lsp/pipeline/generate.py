@@ -55,6 +55,22 @@ class Timings:
         )
 
 
+DEFAULT_CTX = 4096
+
+
+def train_context(model: Path) -> int:
+    """The ``<arch>.context_length`` a GGUF declares, 0 when it has none."""
+    import gguf
+
+    try:
+        reader = gguf.GGUFReader(model)
+        arch = reader.get_field("general.architecture")
+        field = reader.get_field(f"{arch.contents()}.context_length") if arch else None
+        return int(field.contents()) if field else 0
+    except (OSError, ValueError) as e:
+        raise ModelLoadError(f"{model}: unreadable GGUF metadata: {e}") from e
+
+
 def load(model: Path, n_ctx: int | None, threads: int | None, seed: int | None) -> tuple[Any, float]:
     """A llama-cpp-python ``Llama`` for ``model`` (already checked to be a GGUF) and the load time in ms."""
     from llama_cpp import Llama
@@ -62,9 +78,13 @@ def load(model: Path, n_ctx: int | None, threads: int | None, seed: int | None) 
     from ..backends.llama_runtime import default_threads
 
     t0 = time.perf_counter()
+    if n_ctx is None:
+        # The default context never exceeds what the model was trained for.
+        trained = train_context(model)
+        n_ctx = min(DEFAULT_CTX, trained) if trained else DEFAULT_CTX
     kwargs: dict[str, Any] = dict(
         model_path=str(model),
-        n_ctx=n_ctx or 4096,
+        n_ctx=n_ctx,
         n_threads=threads or default_threads(),
         verbose=llama_verbose(),
     )
@@ -74,13 +94,12 @@ def load(model: Path, n_ctx: int | None, threads: int | None, seed: int | None) 
         llm = Llama(**kwargs)
     except ValueError as e:  # llama-cpp-python's answer to a model llama.cpp refused
         raise ModelLoadError(f"llama.cpp could not load {model}: {e}") from e
-    # Llama() silences its logger only while loading; keep llama.cpp quiet afterwards too.
+    # Keep llama.cpp's own log quiet for the rest of the session too, unless -vv.
     logging.getLogger("llama-cpp-python").setLevel(logging.DEBUG if llama_verbose() else logging.CRITICAL + 1)
-    train_ctx = llm.n_ctx_train() if hasattr(llm, "n_ctx_train") else 0
-    if n_ctx is None and train_ctx and train_ctx < llm.n_ctx():
-        # The default context never exceeds what the model was trained for.
-        llm.close()
-        llm = Llama(**{**kwargs, "n_ctx": train_ctx})
+    # One throw-away decode, as llama.cpp's main does: the first one pays for thread and
+    # buffer set-up, which would otherwise be billed to prompt evaluation.
+    llm.eval([llm.token_bos() if llm.token_bos() >= 0 else 0])
+    llm.reset()
     return llm, (time.perf_counter() - t0) * 1000
 
 

@@ -84,6 +84,23 @@ def _check_input(path: Path) -> None:
         raise QuantizeError(f"{path}: not a GGUF file (starts with {head!r})")
 
 
+def _check_not_quantized(path: Path, key: str) -> None:
+    """llama.cpp refuses to requantize (it would stack two roundings); say so before it fails."""
+    import gguf
+
+    try:
+        reader = gguf.GGUFReader(path)
+    except (OSError, ValueError) as e:
+        raise QuantizeError(f"{path}: unreadable GGUF: {e}") from e
+    plain = {gguf.GGMLQuantizationType.F32, gguf.GGMLQuantizationType.F16, gguf.GGMLQuantizationType.BF16}
+    quantized = sorted({t.tensor_type.name for t in reader.tensors if t.tensor_type not in plain})
+    if quantized:
+        raise QuantizeError(
+            f"{path}: already quantized ({', '.join(quantized)}); quantize from the f16/f32 GGUF that "
+            f"`codeshell-lsp convert` writes instead of re-quantizing to {key}"
+        )
+
+
 def quantize(src: str | Path, out: str | Path, qtype: str, threads: int = 0) -> Result:
     """Quantize ``src`` into ``out`` as ``qtype`` (a key of TYPES, any case)."""
     import llama_cpp
@@ -92,6 +109,7 @@ def quantize(src: str | Path, out: str | Path, qtype: str, threads: int = 0) -> 
     src, out = Path(src), Path(out)
     key = parse_type(qtype)
     _check_input(src)
+    _check_not_quantized(src, key)
     if out.is_dir():
         raise QuantizeError(f"{out}: is a directory")
     if not out.parent.is_dir() or not os.access(out.parent, os.W_OK):
