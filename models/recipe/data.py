@@ -10,7 +10,8 @@ FIM; of those, ``fim_spm_rate`` use suffix-prefix-middle order:
   at its end while the user types)
 
 Prefix, middle and suffix are tokenized separately, as an editor's prompt is. The middle
-is cut at line boundaries (1..``fim_max_lines`` whole lines, like a line completion) for
+is cut at line boundaries (1..``fim_max_lines`` lines, like a line completion, in the three
+shapes an editor shows: whole lines, cursor on a blank line, cursor after auto-indent) for
 ``fim_line_rate`` of FIM examples and at random characters otherwise. When an example
 does not fit, the prefix is cut from the left and the suffix from the right, as the
 server's prompt budget does.
@@ -45,7 +46,16 @@ def split_fim(text: str, rng: random.Random, line_rate: float, max_lines: int) -
     if len(lines) > 1 and rng.random() < line_rate:
         i = rng.randrange(len(lines))
         n = rng.randint(1, max_lines)
-        return "".join(lines[:i]), "".join(lines[i : i + n]), "".join(lines[i + n :])
+        prefix, middle, suffix = "".join(lines[:i]), "".join(lines[i : i + n]), "".join(lines[i + n :])
+        # How editors present it: whole lines; the cursor on a blank line (the middle's last
+        # newline stays in the suffix); or that line already auto-indented.
+        form = rng.randrange(3)
+        if form >= 1 and middle.endswith("\n"):
+            middle, suffix = middle[:-1], "\n" + suffix
+        if form == 2:
+            indent = len(middle) - len(middle.lstrip(" \t"))
+            prefix, middle = prefix + middle[:indent], middle[indent:]
+        return prefix, middle, suffix
     a, b = sorted(rng.randrange(len(text) + 1) for _ in range(2))
     return text[:a], text[a:b], text[b:]
 
