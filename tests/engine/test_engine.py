@@ -1,0 +1,147 @@
+"""The engine on the tiny model: counters, KV reuse, cancel, completion cache."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from codeshell_lsp.context import Cursor
+from codeshell_lsp.engine import Engine
+from codeshell_lsp.options import Settings
+
+pytestmark = pytest.mark.model
+
+PREFIX = "".join(f"def f{i}(x):\n    return x + {i}\n\n" for i in range(30)) + "def g(y):\n    return "
+SUFFIX = "\n\n" + "".join(f"print(f{i}(1))\n" for i in range(30))
+
+
+def settings(**completion) -> Settings:
+    s, problems = Settings.from_dict({"model": {"threads": 1}, "completion": {"multiline": "always", **completion}})
+    assert not problems
+    return s
+
+
+@pytest.fixture
+def engine(tiny_model):
+    e = Engine.open(tiny_model, settings())
+    yield e
+    e.close()
+
+
+def fresh(tiny_model, prefix: str, suffix: str, s: Settings | None = None) -> str:
+    e = Engine.open(tiny_model, s or settings())
+    try:
+        return e.complete_once(prefix, suffix).text
+    finally:
+        e.close()
+
+
+def test_second_identical_prompt_reuses_cache(tiny_model):
+    s = settings()
+    s.cache.completion_cache_size = 0  # force the model to run twice
+    e = Engine.open(tiny_model, s)
+    try:
+        first = e.complete_once(PREFIX, SUFFIX)
+        second = e.complete_once(PREFIX, SUFFIX)
+    finally:
+        e.close()
+    assert first.cached_tokens == 0 and first.evaluated_tokens == first.prompt_tokens
+    assert second.cached_tokens == second.prompt_tokens - 1 and second.evaluated_tokens == 1
+    assert second.text == first.text
+
+
+def test_one_character_edit_evaluates_only_new_tokens(tiny_model):
+    s = settings()
+    s.cache.completion_cache_size = 0
+    e = Engine.open(tiny_model, s)
+    try:
+        e.complete_once(PREFIX, SUFFIX)
+        after = e.complete_once(PREFIX + "y", SUFFIX)
+    finally:
+        e.close()
+    # The new character (at most a couple of tokens after retokenizing the word) and <fim_middle>.
+    assert after.evaluated_tokens <= 4, after
+    assert after.cached_tokens >= after.prompt_tokens - 4
+
+
+def test_edit_before_cursor_still_reuses_suffix(tiny_model):
+    s = settings()
+    s.cache.completion_cache_size = 0
+    e = Engine.open(tiny_model, s)
+    try:
+        e.complete_once(PREFIX, SUFFIX)
+        edited = PREFIX.replace("def f3(x)", "def f3(x, z)")
+        after = e.complete_once(edited, SUFFIX)
+    finally:
+        e.close()
+    changed_tail = len(e_tokens(tiny_model, edited[edited.index("def f3") :]))
+    assert after.evaluated_tokens <= changed_tail + 4
+    assert after.cached_tokens >= len(e_tokens(tiny_model, SUFFIX))  # the shifted suffix
+
+
+def e_tokens(tiny_model, text: str) -> list[int]:
+    e = Engine.open(tiny_model, settings())
+    try:
+        return e.backend.tokenize(text)  # type: ignore[union-attr]
+    finally:
+        e.close()
+
+
+def test_reuse_false_reevaluates_everything(tiny_model):
+    s = settings()
+    s.cache.reuse = False
+    s.cache.completion_cache_size = 0
+    e = Engine.open(tiny_model, s)
+    try:
+        e.complete_once(PREFIX, SUFFIX)
+        again = e.complete_once(PREFIX + "y", SUFFIX)
+    finally:
+        e.close()
+    assert again.cached_tokens == 0 and again.evaluated_tokens == again.prompt_tokens
+
+
+def test_prefix_reuse_gives_same_text_as_fresh_engine(tiny_model):
+    s = settings()
+    s.cache.completion_cache_size = 0
+    e = Engine.open(tiny_model, s)
+    try:
+        e.complete_once(PREFIX[:-20], SUFFIX)
+        reused = e.complete_once(PREFIX, SUFFIX).text
+    finally:
+        e.close()
+    assert reused == fresh(tiny_model, PREFIX, SUFFIX)
+
+
+def test_cancelled_request_leaves_next_one_correct(tiny_model):
+    s = settings(maxTokens=64)
+    s.cache.completion_cache_size = 0
+    e = Engine.open(tiny_model, s)
+    try:
+        job = e.submit("doc", Cursor(PREFIX + "long", SUFFIX))
+        threading.Timer(0.005, lambda: e.cancel(job)).start()
+        cancelled = job.future.result()
+        after = e.complete_once(PREFIX, SUFFIX)
+    finally:
+        e.close()
+    assert cancelled.status in ("cancelled", "ok")  # the tiny model may finish first
+    assert after.text == fresh(tiny_model, PREFIX, SUFFIX)
+
+
+def test_newer_request_supersedes_queued_ones(engine):
+    jobs = [engine.submit("doc", Cursor(PREFIX + "x" * i, SUFFIX)) for i in range(10)]
+    results = [j.future.result() for j in jobs]
+    assert results[-1].status == "ok"
+    assert all(r.status == "superseded" for r in results[1:-1])
+    assert engine.stats.requests == 10 and engine.stats.cancelled >= 8
+
+
+def test_completion_cache_and_typed_through(engine):
+    first = engine.complete_once(PREFIX, SUFFIX)
+    assert first.text, "the tiny model should produce some text here"
+    again = engine.complete_once(PREFIX, SUFFIX)
+    assert again.cache_hit and again.text == first.text and again.evaluated_tokens == 0
+    typed = first.text[:2]
+    through = engine.complete_once(PREFIX + typed, SUFFIX)
+    assert through.cache_hit and through.text == first.text[2:]
+    assert engine.stats.completionCacheHits == 2

@@ -1,0 +1,40 @@
+"""Settings: camelCase tree, defaults, invalid values reported and defaulted."""
+
+from __future__ import annotations
+
+from codeshell_lsp.options import Settings, describe
+
+
+def test_defaults():
+    s = Settings()
+    assert (s.completion.prompt_tokens, s.completion.suffix_ratio, s.completion.max_tokens) == (1536, 0.25, 64)
+    assert s.model.template == "auto" and s.cache.reuse is True
+
+
+def test_camel_case_tree_and_problems():
+    s, problems = Settings.from_dict(
+        {"model": {"template": "qwen", "threads": "x"}, "completion": {"maxTokens": 16, "suffixRatio": 2}, "bogus": 1}
+    )
+    assert s.model.template == "qwen" and s.completion.max_tokens == 16
+    assert s.model.threads == 0 and s.completion.suffix_ratio == 0.25
+    assert any("model.threads" in p for p in problems)
+    assert any("completion.suffixRatio" in p and "0.25" in p for p in problems)
+    assert any("bogus" in p for p in problems)
+
+
+def test_base_values_kept_for_unmentioned_keys():
+    base, _ = Settings.from_dict({"completion": {"maxTokens": 8}})
+    s, problems = Settings.from_dict({"cache": {"reuse": False}}, base)
+    assert s.completion.max_tokens == 8 and s.cache.reuse is False and not problems
+
+
+def test_non_object_section_reported():
+    s, problems = Settings.from_dict({"model": 3})
+    assert s.model.path == "" and problems
+
+
+def test_round_trip_and_describe_cover_every_key():
+    tree = Settings().to_dict()
+    assert Settings.from_dict(tree) == (Settings(), [])
+    keys = {k for k, _, _ in describe()}
+    assert "completion.promptTokens" in keys and "backend.apiKeyEnv" in keys
