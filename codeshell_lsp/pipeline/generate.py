@@ -86,6 +86,7 @@ def load(model: Path, n_ctx: int | None, threads: int | None, seed: int | None) 
         model_path=str(model),
         n_ctx=n_ctx,
         n_threads=threads or default_threads(),
+        n_threads_batch=threads or default_threads(),
         verbose=llama_verbose(),
     )
     if seed is not None:
@@ -237,9 +238,10 @@ def generate(
     seed: int | None = None,
     n_ctx: int | None = None,
     threads: int | None = None,
-    out: IO[str] = sys.stdout,
-    err: IO[str] = sys.stderr,
+    out: IO[str] | None = None,
+    err: IO[str] | None = None,
 ) -> Timings:
+    out, err = out or sys.stdout, err or sys.stderr
     llm, load_ms = load(model, n_ctx, threads, seed)
     session = Session(llm, sampling or Sampling())
     tokens = session.tokenize(prompt)
@@ -265,10 +267,11 @@ def chat(
     n_ctx: int | None = None,
     threads: int | None = None,
     lines: Iterable[str] | None = None,
-    out: IO[str] = sys.stdout,
-    err: IO[str] = sys.stderr,
+    out: IO[str] | None = None,
+    err: IO[str] | None = None,
 ) -> int:
     """Read user turns from ``lines`` (default: stdin, with a prompt when interactive)."""
+    out, err = out or sys.stdout, err or sys.stderr
     llm, load_ms = load(model, n_ctx, threads, seed)
     session = Session(llm, sampling or Sampling())
     interactive = lines is None and sys.stdin.isatty()
