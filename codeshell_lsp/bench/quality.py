@@ -1,0 +1,194 @@
+"""`codeshell-lsp bench quality`: HumanEval infilling through the server's own engine.
+
+Every task goes through ``Engine.complete_once`` — the prompt budget, the FIM template,
+generation and ``postprocess.clean`` exactly as an editor's request — once with the
+model's FIM template (or ``--template``) and once prefix-only, the baseline that shows
+what the text after the cursor is worth. Single-line tasks run with ``multiline=never``;
+multi-line tasks with the server's default ``auto`` (the cursor sits on a blank line, so
+a block). The completion cache is off so that every task is answered by the model.
+
+Scores per set and mode: exact match (completion equals the masked text, surrounding
+whitespace ignored) and pass@1 (the completed program passes the problem's tests; greedy
+decoding, one sample).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from ..errors import BackendError
+from ..options import Settings
+from . import humaneval
+
+MULTILINE = {"single-line": "never", "multi-line": "auto"}
+MAX_TOKENS = {"single-line": 64, "multi-line": 128}
+
+
+@dataclass
+class Score:
+    tasks: int = 0
+    exact: int = 0
+    passed: int = 0
+    empty: int = 0
+    seconds: float = 0.0
+    generated_tokens: int = 0
+    failures: list[dict[str, str]] = field(default_factory=list)  # first few, for a look
+
+    def to_json(self) -> dict[str, Any]:
+        n = max(self.tasks, 1)
+        return {
+            "tasks": self.tasks,
+            "exact_match": round(self.exact / n, 4),
+            "pass_at_1": round(self.passed / n, 4),
+            "exact": self.exact,
+            "passed": self.passed,
+            "empty": self.empty,
+            "seconds": round(self.seconds, 1),
+            "ms_per_task": round(1000 * self.seconds / n, 1),
+            "generated_tokens": self.generated_tokens,
+            "examples": self.failures,
+        }
+
+
+def exact(completion: str, reference: str) -> bool:
+    return completion.strip() == reference.strip()
+
+
+class Checker:
+    """pass@1 of completed programs, with the answers that need no execution."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._seen: dict[str, bool] = {}
+
+    def __call__(self, task: humaneval.Task, completion: str) -> bool:
+        if completion == task.middle:
+            return True  # the canonical solution: the package's own data passes its tests
+        source = humaneval.program(task, completion)
+        if source not in self._seen:
+            try:
+                compile(source, task.task_id, "exec")
+            except (SyntaxError, ValueError):
+                self._seen[source] = False  # cannot run, cannot pass
+            else:
+                self._seen[source] = humaneval.passes(source, self.timeout)
+        return self._seen[source]
+
+
+def settings_for(base: Settings, which: str, template: str, max_tokens: int | None) -> Settings:
+    return base.replace(
+        model=dataclasses.replace(base.model, template=template),
+        completion=dataclasses.replace(
+            base.completion, multiline=MULTILINE[which], max_tokens=max_tokens or MAX_TOKENS[which], temperature=0.0
+        ),
+        cache=dataclasses.replace(base.cache, completion_cache_size=0),
+    )
+
+
+def run_set(
+    engine: Any,
+    tasks: Sequence[humaneval.Task],
+    settings: Settings,
+    check: Callable[[humaneval.Task, str], bool],
+    progress: Callable[[int, int], None] | None = None,
+) -> Score:
+    score = Score()
+    t0 = time.perf_counter()
+    for i, task in enumerate(tasks, 1):
+        result = engine.complete_once(task.prefix, task.suffix, settings)
+        if result.status == "error":
+            raise BackendError(f"{task.task_id}: {result.error}")
+        text = result.text
+        score.tasks += 1
+        score.generated_tokens += result.generated_tokens
+        score.empty += not text
+        score.exact += exact(text, task.middle)
+        ok = check(task, text)
+        score.passed += ok
+        if not ok and len(score.failures) < 3:
+            score.failures.append({"task": task.task_id, "expected": task.middle, "got": text})
+        if progress:
+            progress(i, len(tasks))
+    score.seconds = time.perf_counter() - t0
+    return score
+
+
+def run(
+    model: str | Path | None,
+    base: Settings,
+    sets: Sequence[str] = humaneval.SETS,
+    limit: int | None = None,
+    template: str | None = None,
+    baseline: bool = True,
+    max_tokens: int | None = None,
+    timeout: float = 10.0,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Scores of every set in the model's FIM mode and (``baseline``) prefix-only."""
+    from ..engine import Engine
+
+    problems = humaneval.load_problems()
+    chosen = {which: humaneval.spread(humaneval.tasks(problems, which), limit) for which in sets}
+    modes = [("fim", template or base.model.template)] + ([("prefix-only", "prefix-only")] if baseline else [])
+    check = Checker(timeout)
+    report: dict[str, Any] = {"benchmark": "humaneval-infilling", "limit": limit, "sets": {}}
+    for mode, tmpl in modes:
+        engine = Engine.open(model, settings_for(base, sets[0], tmpl, max_tokens))
+        try:
+            backend = engine.backend
+            report.setdefault("model", backend.model_name)
+            report[f"{mode}_template"] = backend.template_name
+            for which, items in chosen.items():
+                def tick(i: int, n: int, label: str = f"{which} {mode}") -> None:
+                    if progress:
+                        progress(label, i, n)
+
+                score = run_set(engine, items, settings_for(base, which, tmpl, max_tokens), check, tick)
+                report["sets"].setdefault(which, {})[mode] = score.to_json()
+        finally:
+            engine.close()
+    return report
+
+
+def format_report(report: dict[str, Any]) -> str:
+    lines = [f"HumanEval infilling, model {report.get('model', '?')} (FIM template {report.get('fim_template', '?')})"]
+    lines.append(f"{'set':<12} {'mode':<12} {'tasks':>6} {'exact':>7} {'pass@1':>7} {'empty':>6} {'ms/task':>8}")
+    for which, modes in report["sets"].items():
+        for mode, s in modes.items():
+            lines.append(
+                f"{which:<12} {mode:<12} {s['tasks']:>6} {100 * s['exact_match']:>6.1f}% {100 * s['pass_at_1']:>6.1f}% "
+                f"{s['empty']:>6} {s['ms_per_task']:>8.0f}"
+            )
+    return "\n".join(lines)
+
+
+def stderr_progress(label: str, i: int, n: int) -> None:
+    step = max(1, n // 10)
+    if i == n or i % step == 0:
+        print(f"bench quality: {label}: {i}/{n}", file=sys.stderr, flush=True)
+
+
+def run_command(args: Any) -> int:
+    """The CLI entry: flags to settings, run, print text or JSON."""
+    import json
+
+    from ..commands import _settings
+
+    report = run(
+        args.model,
+        _settings(args),
+        sets=args.sets or humaneval.SETS,
+        limit=args.limit,
+        template=args.template,
+        baseline=not args.no_baseline,
+        max_tokens=args.max_tokens,
+        timeout=args.timeout,
+        progress=stderr_progress,
+    )
+    print(json.dumps(report, indent=1, ensure_ascii=False) if args.json else format_report(report))
+    return 0
