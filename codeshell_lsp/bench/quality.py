@@ -136,13 +136,12 @@ def run(
     chosen = {which: humaneval.spread(humaneval.tasks(problems, which), limit) for which in sets}
     modes = [("fim", template or base.model.template)] + ([("prefix-only", "prefix-only")] if baseline else [])
     check = Checker(timeout)
-    report: dict[str, Any] = {"benchmark": "humaneval-infilling", "limit": limit, "sets": {}}
+    report: dict[str, Any] = {"benchmark": "humaneval-infilling", "model": "", "template": "", "limit": limit, "sets": {}}
     for mode, tmpl in modes:
         engine = Engine.open(model, settings_for(base, sets[0], tmpl, max_tokens))
         try:
-            backend = engine.backend
-            report.setdefault("model", backend.model_name)
-            report[f"{mode}_template"] = backend.template_name
+            if mode == "fim":
+                report["model"], report["template"] = engine.backend.model_name, engine.backend.template_name
             for which, items in chosen.items():
                 def tick(i: int, n: int, label: str = f"{which} {mode}") -> None:
                     if progress:
@@ -156,7 +155,7 @@ def run(
 
 
 def format_report(report: dict[str, Any]) -> str:
-    lines = [f"HumanEval infilling, model {report.get('model', '?')} (FIM template {report.get('fim_template', '?')})"]
+    lines = [f"HumanEval infilling, model {report.get('model', '?')} (FIM template {report.get('template', '?')})"]
     lines.append(f"{'set':<12} {'mode':<12} {'tasks':>6} {'exact':>7} {'pass@1':>7} {'empty':>6} {'ms/task':>8}")
     for which, modes in report["sets"].items():
         for mode, s in modes.items():

@@ -100,6 +100,12 @@ def find_sources(cfg: dict) -> tuple[list[Source], list[dict]]:
     excluded = {n.lower().replace("_", "-") for n in cfg["exclude_distributions"]}
     sources: list[Source] = []
     skipped: list[dict] = []
+    if cfg.get("paths"):
+        # Explicit folders replace discovery (a custom corpus, or a tiny one for tests).
+        for entry in cfg["paths"]:
+            root = Path(entry["path"]).resolve()
+            sources.append(Source(entry["name"], entry.get("version", ""), entry["license"], root, sorted(root.rglob("*.py"))))
+        return sources, skipped
     if cfg.get("stdlib", True):
         root = Path(sysconfig.get_paths()["stdlib"])
         sources.append(
