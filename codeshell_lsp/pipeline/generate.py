@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import logging
+import struct
 import sys
 import time
 from dataclasses import dataclass, field
@@ -59,16 +60,56 @@ DEFAULT_CTX = 4096
 
 
 def train_context(model: Path) -> int:
-    """The ``<arch>.context_length`` a GGUF declares, 0 when it has none."""
-    import gguf
+    """The ``<arch>.context_length`` a GGUF declares, 0 when it has none.
 
+    Reads the metadata only up to that key (it precedes the tokenizer's arrays), so
+    it costs milliseconds where ``gguf.GGUFReader`` would parse the whole vocabulary.
+    """
     try:
-        reader = gguf.GGUFReader(model)
-        arch = reader.get_field("general.architecture")
-        field = reader.get_field(f"{arch.contents()}.context_length") if arch else None
-        return int(field.contents()) if field else 0
-    except (OSError, ValueError) as e:
+        with open(model, "rb") as f:
+            magic, _version, _n_tensors, n_kv = struct.unpack("<4sIQQ", f.read(24))
+            if magic != b"GGUF":
+                raise ValueError("not a GGUF file")
+            arch = None
+            for _ in range(n_kv):
+                key = _read_str(f)
+                (vtype,) = struct.unpack("<I", f.read(4))
+                if key == "general.architecture" and vtype == _GGUF_STRING:
+                    arch = _read_str(f)
+                elif arch and key == f"{arch}.context_length" and vtype in _GGUF_SCALARS:
+                    return int(struct.unpack("<" + _GGUF_SCALARS[vtype], f.read(struct.calcsize(_GGUF_SCALARS[vtype])))[0])
+                else:
+                    _skip_value(f, vtype)
+    except (OSError, ValueError, struct.error, UnicodeDecodeError) as e:
         raise ModelLoadError(f"{model}: unreadable GGUF metadata: {e}") from e
+    return 0
+
+
+# GGUF metadata value types (gguf spec): scalar struct formats, 8 = string, 9 = array.
+_GGUF_SCALARS = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d"}
+_GGUF_STRING, _GGUF_ARRAY = 8, 9
+
+
+def _read_str(f: IO[bytes]) -> str:
+    (n,) = struct.unpack("<Q", f.read(8))
+    return f.read(n).decode("utf-8")
+
+
+def _skip_value(f: IO[bytes], vtype: int) -> None:
+    if vtype in _GGUF_SCALARS:
+        f.seek(struct.calcsize(_GGUF_SCALARS[vtype]), 1)
+    elif vtype == _GGUF_STRING:
+        (n,) = struct.unpack("<Q", f.read(8))
+        f.seek(n, 1)
+    elif vtype == _GGUF_ARRAY:
+        item, count = struct.unpack("<IQ", f.read(12))
+        if item in _GGUF_SCALARS:
+            f.seek(count * struct.calcsize(_GGUF_SCALARS[item]), 1)
+        else:
+            for _ in range(count):
+                _skip_value(f, item)
+    else:
+        raise ValueError(f"unknown metadata type {vtype}")
 
 
 def load(model: Path, n_ctx: int | None, threads: int | None, seed: int | None) -> tuple[Any, float]:

@@ -189,3 +189,11 @@ def test_random_weights_are_deterministic():
 
     a, b = random_weights(config(100), seed=3), random_weights(config(100), seed=3)
     assert all(np.array_equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.model
+def test_generate_truncated_model(capsys, converted, tmp_path):
+    bad = tmp_path / "cut.gguf"
+    bad.write_bytes(converted["f16"].read_bytes()[:200])
+    rc, line = run_cli(capsys, "generate", "-m", str(bad), "-p", "x")
+    assert rc == 1 and "cut.gguf" in line
