@@ -11,6 +11,7 @@ decayed learning rate. Progress lines go to stderr.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import math
@@ -89,8 +90,11 @@ def train(cfg: dict, stop_at: str | None = None, max_steps: int | None = None) -
     sample = train_docs[:: max(1, len(train_docs) // 200)]
     cpt = sum(map(len, sample)) / max(1, sum(len(encode(d)) for d in sample))
 
+    device = torch.device(tcfg.get("device") or "cpu")
+    # bf16 autocast on GPUs; CPUs here lack fast bf16, so they stay in f32.
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
     mcfg = CodeShellConfig(vocab_size=tok.get_vocab_size(), **cfg["model"])
-    model = CodeShellForCausalLM(mcfg)
+    model = CodeShellForCausalLM(mcfg).to(device)
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
     opt = torch.optim.AdamW(
@@ -100,7 +104,7 @@ def train(cfg: dict, stop_at: str | None = None, max_steps: int | None = None) -
     state = {"step": 0, "tokens": 0, "train_seconds": 0.0, "best_val": float("inf"), "history": []}
     last = out_dir / "last.pt"
     if last.exists():
-        ck = torch.load(last, weights_only=False)
+        ck = torch.load(last, weights_only=False, map_location=device)
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
         state = ck["state"]
@@ -113,12 +117,13 @@ def train(cfg: dict, stop_at: str | None = None, max_steps: int | None = None) -
                               weights=train_weights)
     eval_sampler = SequenceSampler(valid_docs, encode, ids, tcfg, seed=12345, chars_per_token=cpt)
     eval_set = [
-        torch.tensor([eval_sampler.sequence(seq_len) for _ in range(bsz)]) for _ in range(tcfg["eval_batches"])
+        torch.tensor([eval_sampler.sequence(seq_len) for _ in range(bsz)], device=device)
+        for _ in range(tcfg["eval_batches"])
     ]
 
     def evaluate() -> float:
         model.eval()
-        with torch.no_grad():
+        with torch.no_grad(), autocast:
             losses = [model(b[:, :-1], b[:, 1:])[1].item() for b in eval_set]
         model.train()
         return sum(losses) / len(losses)
@@ -145,8 +150,9 @@ def train(cfg: dict, stop_at: str | None = None, max_steps: int | None = None) -
         lr = lr_at(progress, state["step"], tcfg)
         for g in opt.param_groups:
             g["lr"] = lr
-        batch = torch.tensor([sampler.sequence(seq_len) for _ in range(bsz)])
-        _, loss = model(batch[:, :-1], batch[:, 1:])
+        batch = torch.tensor([sampler.sequence(seq_len) for _ in range(bsz)], device=device)
+        with autocast:
+            _, loss = model(batch[:, :-1], batch[:, 1:])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), tcfg["grad_clip"])
@@ -180,7 +186,7 @@ def train(cfg: dict, stop_at: str | None = None, max_steps: int | None = None) -
                     out_dir / "best.pt")
     save_last()
     summary = {k: state[k] for k in ("step", "tokens", "train_seconds", "best_val")}
-    summary.update(final_val=val, n_params=model.n_params(), threads=tcfg["threads"])
+    summary.update(final_val=val, n_params=model.n_params(), threads=tcfg["threads"], device=str(device))
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     return summary
 
