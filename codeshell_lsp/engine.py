@@ -191,14 +191,14 @@ class Engine:
             self._lock.notify()
         return job
 
-    def cancel(self, job: Job) -> None:
-        """Cancel a queued or running job; its future resolves with status 'cancelled'."""
+    def cancel(self, job: Job, reason: str = "cancelled") -> None:
+        """Cancel a queued or running job; its future resolves with status ``reason``."""
         with self._lock:
             if job in self._tasks:
                 self._tasks.remove(job)
-                self._finish(job, Completion("", status="cancelled"))
+                self._finish(job, Completion("", status=reason))
                 return
-        job.cancel("cancelled")
+        job.cancel(reason)
 
     def complete_once(self, prefix: str, suffix: str, settings: Settings | None = None) -> Completion:
         """One completion, waited for: what the CLI and the benchmarks call."""
@@ -225,7 +225,7 @@ class Engine:
     # --- worker ----------------------------------------------------------------------
 
     def _finish(self, job: Job, result: Completion) -> None:
-        if result.status in ("superseded", "cancelled"):
+        if result.status in ("superseded", "cancelled", "load-timeout"):
             self.stats.cancelled += 1
         elif result.text:
             self.stats.completionsServed += 1
@@ -293,7 +293,8 @@ class Engine:
         )
         try:
             raw = backend.complete(request, lambda text: _scope_stop(text, scope), lambda: job.cancelled)
-        except Cancelled:
+        except Cancelled as e:
+            self.stats.tokensEvaluated += e.evaluated
             return Completion("", backend.model_name, backend.template_name, status=job.reason or "cancelled")
         except BackendError as e:
             log.warning("completion #%d failed: %s", job.id, e)

@@ -56,4 +56,12 @@ class QuantizeError(CodeshellError):
 
 
 class Cancelled(Exception):
-    """A request was cancelled or superseded; not an error the user sees."""
+    """A request was cancelled or superseded; not an error the user sees.
+
+    ``evaluated`` counts the prompt tokens the model evaluated before it stopped, so
+    the statistics stay exact for aborted work too.
+    """
+
+    def __init__(self, evaluated: int = 0) -> None:
+        super().__init__("cancelled")
+        self.evaluated = evaluated

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 import uuid
+from concurrent.futures import Future
 from typing import Any
 from urllib.parse import unquote
 
@@ -104,38 +105,48 @@ class CodeshellServer(LanguageServer):
         m = settings.model
         key = (self.cli_model or "", m.path, str(m.context_length), str(m.threads), str(m.gpu_layers), m.template,
                settings.backend.kind, settings.backend.url, settings.backend.model)
+        self.engine.settings = settings
         if key != self._loaded_key:
             self._loaded_key = key
-            asyncio.ensure_future(self.load_model())
-        else:
-            self.engine.settings = settings
+            # Queued now (in order with completions, which wait behind it); reported later.
+            self._load = self.engine.load(self.cli_model, settings)
+            asyncio.ensure_future(self.report_load(self._load, time.perf_counter()))
+            if self._initialized:
+                asyncio.ensure_future(self.report_load_progress(self._load))
 
-    async def load_model(self) -> None:
-        token: str | None = None
-        if _supports_progress(self.client_capabilities):
-            token = f"codeshell-load-{uuid.uuid4().hex[:8]}"
-            try:
-                await self.work_done_progress.create_async(token)
-                self.work_done_progress.begin(
-                    token, types.WorkDoneProgressBegin(title="codeshell-lsp", message="loading model", cancellable=False)
-                )
-            except Exception as e:  # a client that refuses progress still gets its model loaded
-                log.debug("no progress: %s", e)
-                token = None
-        t0 = time.perf_counter()
-        future = self.engine.load(self.cli_model, self.settings)
+    _load: "Future[Any] | None" = None
+    _initialized = False
+
+    async def report_load(self, future: "Future[Any]", t0: float) -> None:
+        """Tell the outcome of a model load: an error once, success in the log."""
         try:
             backend = await asyncio.wrap_future(future)
         except CodeshellError as e:
             self.tell(f"{e}. Completions are off until this is fixed (set codeshell.model.path).", types.MessageType.Error)
-            message = "model failed to load"
-        else:
-            message = f"{backend.model_name} ready in {time.perf_counter() - t0:.1f} s (template {backend.template_name})"
-            log.info("%s; %s", message, backend.template_note)
-            if backend.template_name == "prefix-only":
-                self.tell(backend.template_note, types.MessageType.Info)
-        if token is not None:
-            self.work_done_progress.end(token, types.WorkDoneProgressEnd(message=message))
+            return
+        log.info(
+            "%s ready in %.1f s (template %s; %s)",
+            backend.model_name, time.perf_counter() - t0, backend.template_name, backend.template_note,
+        )
+        if backend.template_name == "prefix-only":
+            self.tell(backend.template_note, types.MessageType.Info)
+
+    async def report_load_progress(self, future: "Future[Any]") -> None:
+        """$/progress from now until the load ends (for clients with workDoneProgress)."""
+        if not _supports_progress(self.client_capabilities):
+            return
+        token = f"codeshell-load-{uuid.uuid4().hex[:8]}"
+        try:
+            await self.work_done_progress.create_async(token)
+        except Exception as e:  # a client that refuses progress still gets its model loaded
+            log.debug("no progress: %s", e)
+            return
+        self.work_done_progress.begin(
+            token, types.WorkDoneProgressBegin(title="codeshell-lsp", message="loading model", cancellable=False)
+        )
+        await asyncio.wait([asyncio.wrap_future(future)])
+        failed = future.exception() is not None
+        self.work_done_progress.end(token, types.WorkDoneProgressEnd(message="model failed to load" if failed else "model ready"))
 
     async def pull_configuration(self) -> dict[str, Any]:
         """The ``codeshell`` section of workspace/configuration ({} if the client has none)."""
@@ -163,17 +174,19 @@ class CodeshellServer(LanguageServer):
         if doc is None:
             log.info("completion for %s, which is not open: no result", uri)
             return None
-        if self.engine.backend is None:
-            timeout = self.settings.completion.load_timeout_ms / 1000
-            loaded = await asyncio.to_thread(self.engine.wait_loaded, timeout)
-            if not loaded or self.engine.backend is None:
-                return None
         encoding: Encoding = str(self.workspace.position_encoding or "utf-16")  # type: ignore[assignment]
         text = doc.source
         line, character = clamp_position(text, position.line, position.character, encoding)
         cursor = cursor_at(text, line, character, encoding)
+        # Submitted before any await: requests reach the engine in the order they came.
         job = self.engine.submit(uri, cursor, self.settings)
         try:
+            if self.engine.backend is None:
+                # Queued behind a load in progress: wait for it, up to completion.loadTimeoutMs.
+                timeout = self.settings.completion.load_timeout_ms / 1000
+                if not await asyncio.to_thread(self.engine.wait_loaded, timeout):
+                    log.info("model still loading after %.0f s: empty result", timeout)
+                    self.engine.cancel(job, "load-timeout")
             result = await asyncio.wrap_future(job.future)
         except asyncio.CancelledError:
             self.engine.cancel(job)
@@ -217,12 +230,18 @@ def build_server(cli_model: str | None = None, cli_settings: dict[str, Any] | No
         ls._init_options = opts if isinstance(opts, dict) else {}
         if opts is not None and not isinstance(opts, dict):
             log.warning("initializationOptions is not an object; ignored")
+        # Start loading at once; initialize still answers immediately.
+        ls.apply_settings(ls._init_options, "initializationOptions")
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: CodeshellServer, params: types.InitializedParams) -> None:
         _forward_logs(ls)
+        ls._initialized = True
+        if ls._load is not None and not ls._load.done():
+            asyncio.ensure_future(ls.report_load_progress(ls._load))
         pulled = await ls.pull_configuration()
-        ls.apply_settings(_merge(ls._init_options, pulled), "initializationOptions / workspace configuration")
+        if pulled:
+            ls.apply_settings(_merge(ls._init_options, pulled), "workspace configuration")
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(ls: CodeshellServer, params: types.DidChangeConfigurationParams) -> None:

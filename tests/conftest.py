@@ -6,10 +6,25 @@ from pathlib import Path
 
 import pytest
 
-from codeshell_lsp.synthetic import write_codeshell_gguf
+from codeshell_lsp.synthetic import Shape, write_codeshell_gguf
 
 
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A ~0.6 MB random-weight model of the real codeshell architecture (plumbing, not quality)."""
     return write_codeshell_gguf(tmp_path_factory.mktemp("models") / "tiny-codeshell.gguf")
+
+
+# ~3M parameters: slow enough on one thread (~1k tokens/s prompt, ~13 ms/token decode)
+# that a request is still running when the test cancels or supersedes it.
+SLOW_SHAPE = Shape(n_embd=256, n_layer=4, n_head=4, n_head_kv=2, n_ff=1024)
+
+
+@pytest.fixture(scope="session")
+def slow_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_codeshell_gguf(tmp_path_factory.mktemp("models") / "slow-codeshell.gguf", SLOW_SHAPE)
+
+
+def long_python(n_functions: int = 200) -> str:
+    """A long, plausible Python file (a few thousand tokens on the fixture vocabulary)."""
+    return "".join(f"def function_{i}(x, y):\n    total = x * {i} + y\n    return total\n\n\n" for i in range(n_functions))

@@ -22,7 +22,7 @@ import numpy as np
 from cachetools import LRUCache
 
 from .. import fim
-from ..errors import BackendError
+from ..errors import BackendError, Cancelled
 from ..kvplan import Plan, Span, plan
 from ..log import get_logger
 from ..options import Settings
@@ -46,6 +46,7 @@ class LocalBackend:
         self._cached: list[int] = []  # tokens of sequence 0, by position
         self._chunk: Span | None = None  # where sequence 1's suffix copy sits
         self._counts: LRUCache[str, int] = LRUCache(maxsize=50_000)
+        self._prompt_evaluated = 0  # prompt tokens evaluated by the current request so far
 
     @property
     def template_name(self) -> str:
@@ -82,6 +83,7 @@ class LocalBackend:
         base = len(self._cached)
 
         def committed(n: int) -> None:
+            self._prompt_evaluated += n - (len(self._cached) - base)
             del self._cached[base:]
             self._cached.extend(tokens[:n])
 
@@ -129,7 +131,11 @@ class LocalBackend:
                 f"the prompt has {len(prompt)} tokens but the context holds {self.context_length}: "
                 "lower completion.promptTokens or raise model.contextLength"
             )
-        p, logits = self._evaluate(prompt, chunk, request.reuse, cancelled)
+        self._prompt_evaluated = 0
+        try:
+            p, logits = self._evaluate(prompt, chunk, request.reuse, cancelled)
+        except Cancelled:
+            raise Cancelled(evaluated=self._prompt_evaluated) from None
         t1 = time.perf_counter()
         rng = np.random.default_rng(request.seed)
         out: list[int] = []
@@ -154,7 +160,10 @@ class LocalBackend:
                 break
             if i + 1 == min(request.max_tokens, room):
                 break
-            logits = self._decode([tok], cancelled)  # type: ignore[assignment]
+            try:
+                logits = self._decode([tok], cancelled)  # type: ignore[assignment]
+            except Cancelled:
+                raise Cancelled(evaluated=p.evaluated) from None
         t2 = time.perf_counter()
         return Result(
             text=text,

