@@ -164,3 +164,22 @@ def build_prompt(
 ) -> list[int]:
     """Tokenize prefix and suffix separately (no BOS) and assemble them."""
     return template.assemble(tokenize(prefix), tokenize(suffix) if template.uses_suffix else [])
+
+
+# Marker texts for prompts sent as text (the server tokenizes them): Code Llama's
+# reference spelling puts a space after <PRE> and before <SUF> and <MID>.
+_TEXT_MARKERS: dict[str, tuple[str, str, str]] = {"codellama": ("<PRE> ", " <SUF>", " <MID>")}
+
+
+def assemble_text(family: Family, prefix: str, suffix: str) -> str:
+    """The FIM prompt as text, for servers that take a prompt string and turn marker texts
+    into their special tokens (OpenAI-compatible ``/v1/completions`` of llama.cpp, vLLM).
+
+    No BOS: such servers add it themselves when the model wants one.
+    """
+    if family.markers is None or family.order == "prefix":
+        return prefix
+    pre, suf, mid = _TEXT_MARKERS.get(family.name, family.markers)
+    if family.order == "psm":
+        return f"{pre}{prefix}{suf}{suffix}{mid}"
+    return f"{suf}{suffix}{pre}{prefix}"

@@ -1,0 +1,343 @@
+"""What the remote backends share: one keep-alive HTTP client, streamed JSON events,
+cancellation that closes the connection, backoff, error messages, token estimates.
+
+The client is httpx's ``AsyncClient`` on a private event loop in its own thread; the
+engine's worker thread hands it one request at a time and waits. Async because a
+request must be abortable at any moment — while the server is still evaluating the
+prompt and has sent nothing, as well as between streamed tokens — and cancelling an
+asyncio task closes its connection, so the server sees the disconnect and stops
+generating. A blocking client stuck in ``recv`` cannot be interrupted from outside.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import threading
+import time
+from typing import Any, Awaitable, Callable
+from urllib.parse import urlsplit
+
+import httpx
+
+from .. import __version__
+from ..errors import BackendError, Cancelled
+from ..log import get_logger
+from .base import IsCancelled, StopCheck
+
+log = get_logger(__name__)
+
+_POLL_S = 0.01  # how often a waiting request looks at the cancel flag
+_STATUS_HINTS = {
+    401: " — check the key in the variable backend.apiKeyEnv names",
+    403: " — check the key in the variable backend.apiKeyEnv names",
+    404: " — check backend.url: it should be the server's base URL, e.g. http://127.0.0.1:8080",
+}
+# Statuses that condemn one request, not the server: no backoff after them.
+_REQUEST_ONLY = {400, 413, 422}
+
+
+class ServerUnreachable(BackendError):
+    """No connection: refused, unknown host, connect timeout."""
+
+
+class ServerTimeout(BackendError):
+    """Connected, but the server went silent for longer than backend.timeoutMs."""
+
+
+class ServerDropped(BackendError):
+    """The server closed the connection mid-request (crashed, restarted, killed)."""
+
+
+class ServerRefused(BackendError):
+    """The server answered with an HTTP error status."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class ServerGarbled(BackendError):
+    """The answer was not the JSON (or event stream of JSON) the API promises."""
+
+
+def base_url(url: str, kind: str) -> str:
+    """``backend.url`` checked and without a trailing slash (raises BackendError)."""
+    if not url.strip():
+        raise BackendError(
+            f"backend.kind is {kind} but backend.url is empty: set it to the server's base URL, e.g. http://127.0.0.1:8080"
+        )
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise BackendError(f"backend.url {url!r} is not an http(s) URL; expected e.g. http://127.0.0.1:8080")
+    try:
+        parts.port
+    except ValueError:
+        raise BackendError(f"backend.url {url!r} has an invalid port") from None
+    return url.strip().rstrip("/")
+
+
+def api_key(env_name: str) -> str | None:
+    """The key from the environment variable ``backend.apiKeyEnv`` names (never from settings)."""
+    if not env_name:
+        return None
+    key = os.environ.get(env_name)
+    if not key:
+        raise BackendError(f"backend.apiKeyEnv names {env_name}, which is not set in codeshell-lsp's environment")
+    return key
+
+
+class Backoff:
+    """After a failure the server is left alone for a while (0.5 s, doubling up to 10 s),
+    and requests in that window fail at once with the same message; one success resets it.
+
+    The message stays the same so the editor is told once, not once per keystroke.
+    """
+
+    def __init__(self, first_s: float = 0.5, most_s: float = 10.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.first_s, self.most_s, self.clock = first_s, most_s, clock
+        self.delay_s = 0.0
+        self.until = 0.0
+        self.message = ""
+
+    def check(self) -> None:
+        if self.message and self.clock() < self.until:
+            raise BackendError(self.message)
+
+    def failed(self, message: str) -> None:
+        self.delay_s = self.first_s if not self.delay_s else min(self.most_s, self.delay_s * 2)
+        self.until = self.clock() + self.delay_s
+        self.message = message
+        log.info("backing off for %.1f s: %s", self.delay_s, message)
+
+    def succeeded(self) -> None:
+        if self.message:
+            log.info("the server answers again")
+        self.delay_s, self.until, self.message = 0.0, 0.0, ""
+
+
+class TokenEstimate:
+    """Token counts for the prompt budget without the server's tokenizer.
+
+    UTF-8 bytes × tokens per byte, starting at 1/3 (code in BPE vocabularies runs 3–4
+    bytes a token) and raised to the densest ratio a server reports for a prompt of
+    some size, so estimates err towards shorter prompts, never past the context.
+    """
+
+    def __init__(self, per_byte: float = 1 / 3) -> None:
+        self.per_byte = per_byte
+
+    def __call__(self, text: str) -> int:
+        return math.ceil(len(text.encode("utf-8")) * self.per_byte)
+
+    def observe(self, n_bytes: int, n_tokens: int) -> None:
+        if n_bytes >= 256 and n_tokens / n_bytes > self.per_byte:
+            self.per_byte = n_tokens / n_bytes
+            log.debug("token estimate now %.3f tokens per byte", self.per_byte)
+
+
+class Generated:
+    """Streamed text so far, cut at the first stop string or where ``stop_check`` ends the scope."""
+
+    def __init__(self, stops: tuple[str, ...], stop_check: StopCheck) -> None:
+        self.stops = tuple(s for s in stops if s)
+        self.stop_check = stop_check
+        self.text = ""
+        self.pieces = 0
+        self.reason = ""
+        self.t_first: float | None = None
+
+    def add(self, piece: str) -> bool:
+        """Append a streamed piece; True when the completion is complete."""
+        if not piece:
+            return False
+        if self.t_first is None:
+            self.t_first = time.perf_counter()
+        self.pieces += 1
+        self.text += piece
+        hits = [i for i in (self.text.find(s) for s in self.stops) if i >= 0]
+        if hits:
+            self.text, self.reason = self.text[: min(hits)], "stop"
+            return True
+        at = self.stop_check(self.text)
+        if at is not None:
+            self.text, self.reason = self.text[:at], "scope"
+            return True
+        return False
+
+
+class HttpClient:
+    """One keep-alive connection pool to one server, used by one thread at a time."""
+
+    def __init__(self, url: str, what: str, timeout_ms: int, key: str | None = None) -> None:
+        self.url = url
+        self.what = what  # names the server in messages: "llama-server", "OpenAI-compatible server"
+        self.timeout_s = timeout_ms / 1000
+        self.backoff = Backoff()
+        headers = {"User-Agent": f"codeshell-lsp/{__version__}"}
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="codeshell-http", daemon=True)
+        self._thread.start()
+        self._client = httpx.AsyncClient(base_url=url, headers=headers, timeout=httpx.Timeout(self.timeout_s))
+
+    def stream(self, path: str, body: dict[str, Any], on_event: Callable[[Any], bool], cancelled: IsCancelled) -> None:
+        """POST ``body`` and call ``on_event`` with each JSON event of the answer (an SSE
+        ``data:`` line, or the whole body when the server does not stream) until it
+        returns True or the answer ends. Raises Cancelled or a BackendError."""
+        self._run(lambda: self._stream(path, body, on_event, cancelled), cancelled)
+
+    def get_json(self, path: str, cancelled: IsCancelled) -> Any:
+        out: list[Any] = []
+
+        async def get() -> None:
+            response = await self._client.get(path)
+            await self._check_status(response)
+            out.append(self._parse(response.text))
+
+        self._run(get, cancelled)
+        return out[0]
+
+    def close(self) -> None:
+        if self._loop.is_closed():
+            return
+        try:
+            asyncio.run_coroutine_threadsafe(self._client.aclose(), self._loop).result(timeout=2)
+        except Exception as e:  # closing must not hide the reason the server is shutting down
+            log.debug("closing the HTTP client: %s", e)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=2)
+        if not self._thread.is_alive():
+            self._loop.close()
+
+    # --- inside ------------------------------------------------------------------------
+
+    def _run(self, make: Callable[[], Awaitable[None]], cancelled: IsCancelled) -> None:
+        self.backoff.check()
+        try:
+            asyncio.run_coroutine_threadsafe(self._guard(make, cancelled), self._loop).result()
+        except Cancelled:
+            raise
+        except BackendError as e:
+            if not (isinstance(e, ServerRefused) and e.status in _REQUEST_ONLY):
+                self.backoff.failed(str(e))
+            raise
+        self.backoff.succeeded()
+
+    async def _guard(self, make: Callable[[], Awaitable[None]], cancelled: IsCancelled) -> None:
+        task = asyncio.ensure_future(self._translate(make))
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=_POLL_S)
+            if done:
+                return task.result()
+            if cancelled():
+                task.cancel()
+                # Wait until httpx has closed the connection: the server must see the disconnect.
+                await asyncio.wait({task})
+                if not task.cancelled() and task.exception() is not None:
+                    log.debug("cancelled request ended with %r", task.exception())
+                raise Cancelled()
+
+    async def _translate(self, make: Callable[[], Awaitable[None]]) -> None:
+        """httpx's exceptions turned into messages a user can act on."""
+        at = f"the {self.what} at {self.url}"
+        limit = f"{self.timeout_s:g} s (backend.timeoutMs)"
+        try:
+            await make()
+        except httpx.ConnectTimeout:
+            raise ServerUnreachable(f"{at} did not accept a connection within {limit}") from None
+        except httpx.ConnectError as e:
+            raise ServerUnreachable(f"cannot connect to {at}: {_reason(e)} — is it running? (backend.url)") from None
+        except httpx.TimeoutException:
+            raise ServerTimeout(f"{at} sent nothing for {limit}: it is overloaded or stuck") from None
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as e:
+            raise ServerDropped(f"{at} dropped the connection mid-request ({_reason(e)}): did it crash or restart?") from None
+        except httpx.HTTPError as e:
+            raise ServerDropped(f"talking to {at} failed: {_reason(e)}") from None
+
+    async def _stream(self, path: str, body: dict[str, Any], on_event: Callable[[Any], bool], cancelled: IsCancelled) -> None:
+        async with self._client.stream("POST", path, json=body) as response:
+            await self._check_status(response)
+            if "text/event-stream" not in response.headers.get("content-type", ""):
+                await response.aread()
+                on_event(self._event(self._parse(response.text)))
+                return
+            data: list[str] = []
+            async for line in response.aiter_lines():
+                if line.startswith("data:"):
+                    data.append(line[5:].removeprefix(" "))
+                    # Servers send one data line per event; handle each at once rather
+                    # than waiting for the blank line that ends it.
+                    payload = "\n".join(data)
+                    if payload.strip() == "[DONE]":
+                        return
+                    try:
+                        obj = json.loads(payload)
+                    except ValueError:
+                        continue  # a multi-line event: wait for its other lines
+                    data.clear()
+                    if on_event(self._event(obj)) or cancelled():
+                        return  # leaving the block closes the connection: generation stops
+                elif not line.strip() and data:
+                    self._parse("\n".join(data))  # an event that never became JSON
+                    data.clear()
+            if data:
+                self._parse("\n".join(data))
+
+    def _event(self, obj: Any) -> Any:
+        if isinstance(obj, dict) and obj.get("error"):
+            raise ServerRefused(f"the {self.what} at {self.url} reported an error: {_message(obj)}", 500)
+        return obj
+
+    def _parse(self, text: str) -> Any:
+        try:
+            return json.loads(text)
+        except ValueError:
+            snippet = " ".join(text.split())[:60]
+            raise ServerGarbled(
+                f"the {self.what} at {self.url} sent an answer that is not JSON ({snippet!r}): "
+                f"is backend.url a {self.what}?"
+            ) from None
+
+    async def _check_status(self, response: httpx.Response) -> None:
+        if response.status_code < 400:
+            return
+        await response.aread()
+        try:
+            said = _message(json.loads(response.text))
+        except ValueError:
+            said = " ".join(response.text.split())[:200]
+        status = response.status_code
+        raise ServerRefused(
+            f"the {self.what} at {self.url} answered HTTP {status} {response.reason_phrase}"
+            f"{': ' + said if said else ''}{_STATUS_HINTS.get(status, '')}",
+            status,
+        )
+
+
+def _message(obj: Any) -> str:
+    """The human part of an error body: OpenAI's error.message, FastAPI's detail, llama.cpp's error."""
+    if isinstance(obj, dict):
+        for key in ("error", "detail", "message", "msg"):
+            if key in obj:
+                return _message(obj[key])
+        return json.dumps(obj)[:200]
+    if isinstance(obj, list):
+        return "; ".join(_message(x) for x in obj[:3])
+    return " ".join(str(obj).split())[:200]
+
+
+def _reason(e: BaseException) -> str:
+    """The innermost OS-level reason ("Connection refused"), else httpx's own words."""
+    seen: BaseException | None = e
+    while seen is not None:
+        if isinstance(seen, OSError) and isinstance(seen.errno, int) and seen.errno > 0:
+            return os.strerror(seen.errno).lower()
+        if isinstance(seen, OSError) and seen.strerror:
+            return seen.strerror.lower()
+        seen = seen.__cause__ or seen.__context__
+    text = str(e).strip()
+    return text[0].lower() + text[1:] if text else type(e).__name__

@@ -1,0 +1,108 @@
+"""llama.cpp's ``llama-server`` as a backend: ``POST /infill``.
+
+The server builds the FIM prompt from its own model's FIM tokens, puts other files
+(``input_extra``) in front, and keeps its KV cache between requests
+(``cache_prompt``). Answers stream token by token with the server's own counters
+(``timings_per_token``), so a superseded request is dropped mid-generation and the
+counters are the server's even when the stream is cut short.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ..log import get_logger
+from ..options import Settings
+from .base import IsCancelled, Request, Result, StopCheck
+from .http import Generated, HttpClient, ServerGarbled, TokenEstimate, api_key, base_url
+
+log = get_logger(__name__)
+
+_STOP_TYPES = {"eos": "eog", "word": "stop", "limit": "length"}
+
+
+class LlamaServerBackend:
+    template_name = "server"
+
+    def __init__(self, settings: Settings) -> None:
+        b = settings.backend
+        self.url = base_url(b.url, "llama-server")
+        self.model = b.model  # chooses the model of a llama-server in router mode
+        self.model_name = b.model or f"llama-server at {self.url}"
+        self.template_note = f"the llama-server at {self.url} builds the FIM prompt from its model's FIM tokens (/infill)"
+        self.http = HttpClient(self.url, "llama-server", b.timeout_ms, api_key(b.api_key_env))
+        self.estimate = TokenEstimate()
+
+    def count_tokens(self, text: str) -> int:
+        """Estimated (the server's tokenizer is a round trip away): see ``TokenEstimate``."""
+        return self.estimate(text)
+
+    def complete(self, request: Request, stop_check: StopCheck, cancelled: IsCancelled) -> Result:
+        body: dict[str, Any] = {
+            "input_prefix": request.prefix,
+            "input_suffix": request.suffix,
+            "input_extra": [{"filename": name, "text": text} for name, text in request.extra],
+            "n_predict": request.max_tokens,
+            "temperature": request.temperature,
+            "top_k": request.top_k,
+            "top_p": request.top_p,
+            "seed": request.seed,
+            "stop": list(request.stop),
+            "cache_prompt": request.reuse,
+            "stream": True,
+            "timings_per_token": True,
+        }
+        if self.model:
+            body["model"] = self.model
+        out = Generated(request.stop, stop_check)
+        last: dict[str, Any] = {}
+
+        def on_event(event: Any) -> bool:
+            if not isinstance(event, dict) or not isinstance(event.get("content", ""), str):
+                raise ServerGarbled(f"the llama-server at {self.url} sent an unexpected event: {str(event)[:80]!r}")
+            last.update(event)
+            if out.add(event.get("content", "")):
+                return True
+            if event.get("stop"):
+                out.reason = _STOP_TYPES.get(str(event.get("stop_type", "")), "length")
+                return True
+            return False
+
+        t0 = time.perf_counter()
+        self.http.stream("/infill", body, on_event, cancelled)
+        t1 = time.perf_counter()
+        timings = last.get("timings") if isinstance(last.get("timings"), dict) else {}
+        n_bytes = sum(len(s.encode("utf-8")) for s in (request.prefix, request.suffix, *(t for _, t in request.extra)))
+        evaluated = _int(timings, "prompt_n")
+        cached = _int(timings, "cache_n")
+        if cached is None and evaluated is not None and _int(last, "tokens_evaluated") is not None:
+            cached = max(0, _int(last, "tokens_evaluated") - evaluated)  # type: ignore[operator]
+        prompt = evaluated + cached if evaluated is not None and cached is not None else None
+        if prompt is not None:
+            self.estimate.observe(n_bytes, prompt)
+        t_first = out.t_first or t1
+        return Result(
+            text=out.text,
+            prompt_tokens=prompt if prompt is not None else self.estimate(request.prefix + request.suffix),
+            cached_tokens=cached or 0,
+            evaluated_tokens=evaluated if evaluated is not None else 0,
+            generated_tokens=_int(timings, "predicted_n") or out.pieces,
+            prompt_ms=_float(timings, "prompt_ms", (t_first - t0) * 1000),
+            decode_ms=_float(timings, "predicted_ms", (t1 - t_first) * 1000),
+            stop_reason=out.reason or "length",
+            timings={k: float(v) for k, v in timings.items() if isinstance(v, (int, float))},
+        )
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def _int(d: dict[str, Any], key: str) -> int | None:
+    v = d.get(key)
+    return int(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 else None
+
+
+def _float(d: dict[str, Any], key: str, default: float) -> float:
+    v = d.get(key)
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else default

@@ -1,0 +1,158 @@
+"""Any OpenAI-compatible server as a backend: ``POST /v1/completions``.
+
+The FIM prompt is built here as text, with the template's marker texts, and the server
+turns those into its model's special tokens (llama-cpp-python's server tokenizes the
+prompt with special tokens parsed — checked with 0.3.36 — and so does vLLM). The API's
+``suffix`` parameter is not used: llama-cpp-python's server fills in token id 0 for
+every FIM marker, and vLLM rejects it.
+
+Answers stream, so a superseded request closes its stream and the server stops. The
+counters are the server's ``usage`` when it sends one at the end of the stream
+(``stream_options.include_usage``: OpenAI, vLLM); otherwise they are estimates.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ..fim import FAMILIES, Family, assemble_text
+from ..log import get_logger
+from ..options import Settings
+from .base import IsCancelled, Request, Result, StopCheck
+from .http import Generated, HttpClient, ServerGarbled, ServerRefused, TokenEstimate, api_key, base_url
+
+log = get_logger(__name__)
+
+# Model-name fragments that tell the FIM family when model.template is auto.
+_NAME_HINTS = (
+    ("qwen", "qwen"),
+    ("deepseek", "deepseek"),
+    ("codellama", "codellama"),
+    ("code-llama", "codellama"),
+    ("codestral", "codestral"),
+    ("starcoder", "starcoder"),
+    ("santacoder", "starcoder"),
+    ("codeshell", "codeshell"),
+)
+_FINISH = {"stop": "eog", "length": "length"}
+_MAX_STOPS = 4  # OpenAI's limit; all stops are also enforced here on the streamed text
+
+
+class OpenAIBackend:
+    what = "OpenAI-compatible server"
+
+    def __init__(self, settings: Settings) -> None:
+        b = settings.backend
+        self.url = base_url(b.url, "openai").removesuffix("/v1")
+        self.chosen = settings.model.template
+        self.model = b.model
+        self.model_name = b.model or f"{self.what} at {self.url}"
+        self.family, self.template_note = self._pick(b.model)
+        self.http = HttpClient(self.url, self.what, b.timeout_ms, api_key(b.api_key_env))
+        self.estimate = TokenEstimate()
+        self._asked = bool(b.model)
+
+    @property
+    def template_name(self) -> str:
+        return self.family.name
+
+    def count_tokens(self, text: str) -> int:
+        """Estimated (the server's tokenizer is a round trip away): see ``TokenEstimate``."""
+        return self.estimate(text)
+
+    def _pick(self, name: str) -> tuple[Family, str]:
+        if self.chosen != "auto":
+            return FAMILIES[self.chosen], f"template {self.chosen} chosen in the settings"
+        low = name.lower()
+        for hint, family in _NAME_HINTS:
+            if hint in low:
+                return FAMILIES[family], f"template {family} guessed from the model name {name!r}"
+        return FAMILIES["codeshell"], (
+            f"the model name {name!r} does not tell its FIM tokens: assuming CodeShell's (set codeshell.model.template)"
+            if name else "no model name to go by: assuming CodeShell's FIM tokens (set codeshell.model.template)"
+        )
+
+    def _ask_model(self, cancelled: IsCancelled) -> None:
+        """The served model's name from /v1/models: the API wants one, and auto templates go by it."""
+        try:
+            data = self.http.get_json("/v1/models", cancelled)
+        except ServerRefused as e:
+            log.info("no model list (%s): sending no model name", e)
+            self._asked = True
+            return
+        self._asked = True
+        models = data.get("data") if isinstance(data, dict) else None
+        ids = [m.get("id") for m in models or [] if isinstance(m, dict)]
+        if ids and isinstance(ids[0], str):
+            self.model = self.model_name = ids[0]
+            self.family, self.template_note = self._pick(ids[0])
+            log.info("the %s at %s serves %s: %s", self.what, self.url, ids[0], self.template_note)
+
+    def complete(self, request: Request, stop_check: StopCheck, cancelled: IsCancelled) -> Result:
+        if not self._asked:
+            self._ask_model(cancelled)
+        prompt = assemble_text(self.family, request.prefix, request.suffix)
+        stops = tuple(dict.fromkeys((*request.stop, *self.family.stops)))
+        body: dict[str, Any] = {
+            "prompt": prompt,
+            "max_tokens": request.max_tokens,
+            "temperature": request.temperature,
+            "top_p": request.top_p,
+            "seed": request.seed,
+            "stop": list(stops[:_MAX_STOPS]),
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        if request.temperature > 0:
+            body["top_k"] = request.top_k  # not in OpenAI's API; llama.cpp and vLLM take it
+        if self.model:
+            body["model"] = self.model
+        out = Generated(stops, stop_check)
+        usage: dict[str, Any] = {}
+
+        def on_event(event: Any) -> bool:
+            choices = event.get("choices") if isinstance(event, dict) else None
+            if not isinstance(choices, list):
+                raise ServerGarbled(f"the {self.what} at {self.url} sent an unexpected event: {str(event)[:80]!r}")
+            if isinstance(event.get("usage"), dict):
+                usage.update(event["usage"])
+            if not choices:
+                return False
+            choice = choices[0] if isinstance(choices[0], dict) else {}
+            text = choice.get("text", "")
+            if not isinstance(text, str):
+                raise ServerGarbled(f"the {self.what} at {self.url} sent a choice without text: {str(choice)[:80]!r}")
+            if out.add(text):
+                return True
+            if choice.get("finish_reason"):
+                out.reason = _FINISH.get(str(choice["finish_reason"]), "eog")
+            return False  # the usage event may still follow
+
+        t0 = time.perf_counter()
+        self.http.stream("/v1/completions", body, on_event, cancelled)
+        t1 = time.perf_counter()
+        t_first = out.t_first or t1
+        n_prompt = usage.get("prompt_tokens")
+        if isinstance(n_prompt, int):
+            self.estimate.observe(len(prompt.encode("utf-8")), n_prompt)
+            details = usage.get("prompt_tokens_details")
+            cached = details.get("cached_tokens") if isinstance(details, dict) else None
+            cached = cached if isinstance(cached, int) else 0
+        else:
+            n_prompt, cached = self.estimate(prompt), 0
+        n_gen = usage.get("completion_tokens")
+        return Result(
+            text=out.text,
+            prompt_tokens=n_prompt,
+            cached_tokens=cached,
+            evaluated_tokens=max(0, n_prompt - cached),
+            generated_tokens=n_gen if isinstance(n_gen, int) else out.pieces,
+            prompt_ms=(t_first - t0) * 1000,
+            decode_ms=(t1 - t_first) * 1000,
+            stop_reason=out.reason or "length",
+            timings={"estimated": 0.0 if "prompt_tokens" in usage else 1.0},
+        )
+
+    def close(self) -> None:
+        self.http.close()
