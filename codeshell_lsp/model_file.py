@@ -87,7 +87,9 @@ def inspect(path: Path) -> ModelInfo:
     try:
         reader = gguf.GGUFReader(str(path), "r")
     except (ValueError, struct.error, IndexError, OSError, UnicodeDecodeError, KeyError) as e:
-        raise ModelFormatError(f"{path} is not a valid GGUF file ({type(e).__name__}: {e})") from e
+        raise ModelFormatError(
+            f"{path} is truncated or corrupt: its GGUF metadata cannot be read ({type(e).__name__}: {e})"
+        ) from e
     size = path.stat().st_size
     end = max((int(t.data_offset) + int(t.n_bytes) for t in reader.tensors), default=0)
     if end > size:

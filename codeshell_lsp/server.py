@@ -169,12 +169,18 @@ class CodeshellServer(LanguageServer):
 
     # --- completion ----------------------------------------------------------------------
 
+    @property
+    def encoding(self) -> Encoding:
+        """The negotiated position encoding as a plain string ('utf-16', 'utf-8', 'utf-32')."""
+        enc = self.workspace.position_encoding or types.PositionEncodingKind.Utf16
+        return getattr(enc, "value", enc)  # type: ignore[return-value]
+
     async def complete_at(self, uri: str, position: types.Position) -> tuple[Completion, Cursor, types.Position] | None:
         doc = self.workspace.text_documents.get(unquote(uri))
         if doc is None:
             log.info("completion for %s, which is not open: no result", uri)
             return None
-        encoding: Encoding = str(self.workspace.position_encoding or "utf-16")  # type: ignore[assignment]
+        encoding = self.encoding
         text = doc.source
         line, character = clamp_position(text, position.line, position.character, encoding)
         cursor = cursor_at(text, line, character, encoding)
@@ -262,7 +268,7 @@ def build_server(cli_model: str | None = None, cli_settings: dict[str, Any] | No
         if found is None or not found[0].text:
             return empty
         result, cursor, pos = found
-        encoding: Encoding = str(ls.workspace.position_encoding or "utf-16")  # type: ignore[assignment]
+        encoding = ls.encoding
         new_text = cursor.word_before + result.text
         first = new_text.split("\n", 1)[0]
         item = types.CompletionItem(

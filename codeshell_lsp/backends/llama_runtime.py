@@ -136,7 +136,8 @@ class LlamaRuntime:
 
     def tokenize(self, text: str) -> list[int]:
         """Plain text to tokens: no BOS, special-token texts are not parsed (user text stays text)."""
-        data = text.encode("utf-8", "surrogatepass")
+        # Lone surrogates (possible in JSON-escaped editor text) become U+FFFD, not invalid UTF-8.
+        data = text.encode("utf-8", "replace")
         if not data:
             return []
         cap = len(data) + 16

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import sys
@@ -65,3 +66,19 @@ async def stats(client: LanguageClient) -> dict[str, Any]:
 @pytest.fixture(params=PROFILES)
 def profile(request: pytest.FixtureRequest) -> str:
     return request.param
+
+
+def write_raw(client: LanguageClient, body: bytes) -> None:
+    """Bytes straight onto the server's stdin, framed but otherwise unchecked."""
+    client.protocol.writer.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+
+
+async def raw_request(client: LanguageClient, msg_id: int, method: str, params: Any) -> Any:
+    """A request the client library would refuse to build (bad params); returns the answer."""
+    import json
+    from concurrent.futures import Future
+
+    future: Future[Any] = Future()
+    client.protocol._request_futures[msg_id] = future
+    write_raw(client, json.dumps({"jsonrpc": "2.0", "id": msg_id, "method": method, "params": params}).encode())
+    return await asyncio.wait_for(asyncio.wrap_future(future), 10)
