@@ -80,6 +80,7 @@ local function scenario(name, row, keys, next)
 end
 
 local function main()
+  vim.o.showmode = false
   vim.lsp.config('codeshell', {
     init_options = { model = { path = vim.env.CODESHELL_TEST_MODEL, threads = 1 }, completion = { maxTokens = 16 } },
   })

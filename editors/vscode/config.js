@@ -1,0 +1,32 @@
+// What the extension derives from the `codeshell.*` configuration, with no `vscode`
+// import, so tests/editors can check it in plain Node.
+'use strict';
+
+// Keys under `codeshell` that configure the extension, not the server: they are kept
+// out of what the server sees (it would report them as unknown settings).
+const EXTENSION_KEYS = ['server', 'editor'];
+
+/** The command that starts the server: `codeshell-lsp serve --stdio [args...]`. */
+function serverCommand(tree) {
+  const server = (tree && tree.server) || {};
+  const command = typeof server.command === 'string' && server.command.trim() ? server.command.trim() : 'codeshell-lsp';
+  const extra = Array.isArray(server.args) ? server.args.filter((a) => typeof a === 'string') : [];
+  return { command, args: ['serve', '--stdio', ...extra] };
+}
+
+/** The settings tree the server understands (initializationOptions, workspace/configuration). */
+function serverSettings(tree) {
+  const out = {};
+  for (const [key, value] of Object.entries(tree || {})) {
+    if (!EXTENSION_KEYS.includes(key) && value !== null && value !== undefined) out[key] = value;
+  }
+  return out;
+}
+
+/** Where completions are shown: 'inline' (ghost text), 'suggest' (suggest widget) or 'both'. */
+function editorMode(tree) {
+  const mode = tree && tree.editor && tree.editor.mode;
+  return ['inline', 'suggest', 'both'].includes(mode) ? mode : 'inline';
+}
+
+module.exports = { EXTENSION_KEYS, serverCommand, serverSettings, editorMode };

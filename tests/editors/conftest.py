@@ -1,0 +1,92 @@
+"""Real editor clients driving codeshell-lsp: Neovim, Emacs/Eglot, VSCode's protocol library.
+
+Each editor runs as a subprocess with the repository's editors/ setup loaded the way a
+user loads it, and writes a JSON report of what it saw; the tests judge the report.
+Without an editor installed a test skips with the reason; with
+CODESHELL_REQUIRE_EDITORS=1 (CI, after .ci/editors.sh) it fails instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+
+# Line 2 has non-ASCII text before the cursor (2-byte ï, astral 😀), so a position
+# encoding mix-up between editor and server shows as a wrong edit.
+SOURCE = 'def add(a, b):\n    s = "naïve 😀"; return a\n\nprint(add(1, 2))\n'
+CURSOR_LINE = 1  # 0-based; the cursor goes to its end
+
+
+def unavailable(message: str) -> NoReturn:
+    """Skip (locally) or fail (CODESHELL_REQUIRE_EDITORS=1) because an editor piece is missing."""
+    message += " (.ci/editors.sh installs it)"
+    if os.environ.get("CODESHELL_REQUIRE_EDITORS") == "1":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def tool(name: str, install_hint: str) -> str:
+    """Path of an editor executable (this venv's bin first), or skip/fail saying how to get it."""
+    search = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    found = shutil.which(name, path=search)
+    if not found:
+        unavailable(f"{name} not found: {install_hint}")
+    return found
+
+
+def editor_env(home: Path) -> dict[str, str]:
+    """An isolated environment: this checkout's codeshell-lsp first on PATH, a throwaway HOME."""
+    bin_dir = Path(sys.executable).parent
+    if not (bin_dir / "codeshell-lsp").exists():
+        pytest.fail(f"no codeshell-lsp script next to {sys.executable}: pip install -e . first")
+    home.mkdir(parents=True, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "NVIM", "CODESHELL_LSP_"))}
+    env.update(
+        PATH=os.pathsep.join([str(bin_dir), os.environ.get("PATH", "")]),
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        XDG_DATA_HOME=str(home / ".local/share"),
+        XDG_STATE_HOME=str(home / ".local/state"),
+        XDG_CACHE_HOME=str(home / ".cache"),
+    )
+    return env
+
+
+def _units(ch: str, encoding: str) -> int:
+    if encoding == "utf-8":
+        return len(ch.encode("utf-8"))
+    if encoding == "utf-16":
+        return len(ch.encode("utf-16-le")) // 2
+    return 1
+
+
+def offset(text: str, position: dict[str, int], encoding: str) -> int:
+    """String index of an LSP position (written here, independent of the server's own maths)."""
+    lines = text.split("\n")
+    start = sum(len(line) + 1 for line in lines[: position["line"]])
+    units = 0
+    for i, ch in enumerate(lines[position["line"]]):
+        if units >= position["character"]:
+            return start + i
+        units += _units(ch, encoding)
+    return start + len(lines[position["line"]])
+
+
+def apply_edit(text: str, edit: dict[str, Any], encoding: str) -> str:
+    """``text`` with an LSP TextEdit applied."""
+    a = offset(text, edit["range"]["start"], encoding)
+    b = offset(text, edit["range"]["end"], encoding)
+    return text[:a] + edit["newText"] + text[b:]
+
+
+def end_of_edit(text: str, edit: dict[str, Any], encoding: str) -> int:
+    """String index right after the inserted text (where the cursor should end up)."""
+    return offset(text, edit["range"]["start"], encoding) + len(edit["newText"])

@@ -1,0 +1,63 @@
+"""Emacs (batch) + Eglot with editors/emacs loaded: completion-at-point end to end."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import HERE, REPO, SOURCE, apply_edit, editor_env, end_of_edit, tool, unavailable
+
+pytestmark = pytest.mark.model
+
+
+@pytest.fixture(scope="module")
+def emacs(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """One batch Emacs session (tests/editors/emacs_driver.el) and its report."""
+    emacs_bin = tool("emacs", "apt-get install emacs-nox elpa-eglot")
+    tmp = tmp_path_factory.mktemp("emacs")
+    env = editor_env(tmp / "home")
+    source = tmp / "example.py"
+    source.write_text(SOURCE, encoding="utf-8")
+    out = tmp / "report.json"
+    env.update(CODESHELL_TEST_MODEL=str(tiny_model), CODESHELL_TEST_FILE=str(source), CODESHELL_TEST_OUT=str(out))
+    # -q, not -Q: Debian's site start-up is what puts elpa-eglot on the load path.
+    proc = subprocess.run(
+        [emacs_bin, "--batch", "-q", "-l", str(REPO / "editors/emacs/codeshell-lsp.el"), "-l", str(HERE / "emacs_driver.el")],
+        env=env, cwd=tmp, capture_output=True, text=True, timeout=60,
+    )
+    if proc.returncode != 0 and "Cannot open load file" in proc.stderr and "eglot" in proc.stderr:
+        unavailable("Eglot is not on Emacs' load path: apt-get install elpa-eglot")
+    assert out.exists(), f"emacs wrote no report (rc {proc.returncode}): {proc.stderr[-2000:]}"
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert report.get("error") is None, f"{report['error']}\n{proc.stderr[-2000:]}"
+    return report
+
+
+def test_eglot_connects_with_the_setup(emacs):
+    assert emacs["server"] == "codeshell-lsp"
+    assert emacs["major_mode"] == "python-mode"
+    # codeshell-lsp-model and codeshell-lsp-options both reached initializationOptions.
+    assert emacs["init_options"]["model"]["path"].endswith(".gguf")
+    assert emacs["init_options"]["model"]["threads"] == 1
+
+
+def test_completion_at_point_inserts_the_servers_completion(emacs):
+    items = emacs["direct"]["items"]
+    assert len(items) == 1 and items[0]["textEdit"]["newText"]
+    edit = items[0]["textEdit"]
+    capf = emacs["capf"]
+    assert capf["before"] == SOURCE
+    # Eglot 1.9 sends no general.positionEncodings: the columns are utf-16.
+    assert capf["after"] == apply_edit(SOURCE, edit, "utf-16")
+    assert capf["point"] - 1 == end_of_edit(SOURCE, edit, "utf-16")  # Emacs points count from 1
+
+
+def test_eglot_session_counters(emacs):
+    stats = emacs["stats"]
+    assert stats["requests"] == 2
+    assert stats["completionsServed"] == 2
+    assert stats["completionCacheHits"] == 1

