@@ -34,6 +34,7 @@ log = get_logger(__name__)
 # Tokens the template itself adds around prefix and suffix, kept free in the context.
 _TEMPLATE_SLACK = 8
 _RECENT = 16  # suggestions remembered for typed-through matching
+ANCHOR_LINES = 32  # the prefix window's start moves in steps of this many lines
 
 
 @dataclass
@@ -64,6 +65,7 @@ class Stats:
     cancelled: int = 0
     tokensEvaluated: int = 0
     tokensReused: int = 0
+    tokensGenerated: int = 0
     completionCacheHits: int = 0
     model: str = ""
 
@@ -182,6 +184,11 @@ class Engine:
         job = Job(key, cursor, settings or self.settings)
         with self._lock:
             self.stats.requests += 1
+            leader = self._same_work(job)
+            if leader is not None:
+                # Completion and inline completion at one keystroke: one model run answers both.
+                leader.future.add_done_callback(lambda f: self._follow(job, f.result()))
+                return job
             for old in [t for t in self._tasks if isinstance(t, Job) and t.key == key]:
                 self._tasks.remove(old)
                 self._finish(old, Completion("", status="superseded"))
@@ -190,6 +197,23 @@ class Engine:
             self._tasks.append(job)
             self._lock.notify()
         return job
+
+    def _same_work(self, job: Job) -> Job | None:
+        """A queued or running job for the same document, cursor and settings, if any."""
+        candidates = [t for t in self._tasks if isinstance(t, Job)] + ([self._running] if self._running else [])
+        for t in reversed(candidates):
+            if t.key == job.key and not t.cancelled and t.settings == job.settings and t.cursor == job.cursor:
+                return t
+        return None
+
+    def _follow(self, job: Job, result: Completion) -> None:
+        """Answer a job that rode on another's model run (a cancelled leader means empty)."""
+        if result.status in ("cancelled", "superseded") and not job.cancelled:
+            result = Completion("", result.model, result.template, status="superseded")
+        elif job.cancelled:
+            result = Completion("", result.model, result.template, status=job.reason or "cancelled")
+        with self._lock:
+            self._finish(job, result)
 
     def cancel(self, job: Job, reason: str = "cancelled") -> None:
         """Cancel a queued or running job; its future resolves with status ``reason``."""
@@ -269,14 +293,14 @@ class Engine:
         s = job.settings
         c = s.completion
         t0 = time.perf_counter()
-        total = min(c.prompt_tokens, getattr(backend, "context_length", 1 << 30) - c.max_tokens - _TEMPLATE_SLACK)
-        window = budget.fit(job.cursor.prefix, job.cursor.suffix, backend.count_tokens, max(total, 16), c.suffix_ratio, anchor_lines=32)
+        window = prompt_window(job.cursor, s, backend)
         scope = postprocess.Scope.at(job.cursor.line_before, job.cursor.line_after, c.multiline)
         gen_key = (c.max_tokens, c.temperature, c.top_k, c.top_p, tuple(c.stop), c.multiline)
         cached = self._from_cache(window, gen_key, s)
         if cached is not None:
             self.stats.completionCacheHits += 1
             total_ms = (time.perf_counter() - t0) * 1000
+            log.info("completion #%d %s: from the completion cache in %.1f ms, chars=%d", job.id, job.key, total_ms, len(cached))
             return Completion(
                 cached, backend.model_name, backend.template_name, cache_hit=True,
                 timings_ms={"prompt": 0.0, "decode": 0.0, "total": total_ms}, stop_reason="cache",
@@ -301,6 +325,7 @@ class Engine:
             return Completion("", backend.model_name, backend.template_name, status="error", error=str(e))
         self.stats.tokensEvaluated += raw.evaluated_tokens
         self.stats.tokensReused += raw.cached_tokens
+        self.stats.tokensGenerated += raw.generated_tokens
         text = postprocess.clean(raw.text, job.cursor.suffix, scope)
         total_ms = (time.perf_counter() - t0) * 1000
         if s.cache.completion_cache_size > 0:
@@ -338,6 +363,21 @@ class Engine:
             if typed and len(typed) < len(shown.text) and shown.text.startswith(typed):
                 return shown.text[len(typed) :]
         return None
+
+
+def prompt_window(cursor: Cursor, settings: Settings, backend: Backend) -> budget.Window:
+    """The text around the cursor that goes into the prompt (the budget, within the context)."""
+    c = settings.completion
+    total = min(c.prompt_tokens, getattr(backend, "context_length", 1 << 30) - c.max_tokens - _TEMPLATE_SLACK)
+    # Characters beyond any plausible token budget never reach the per-line counting. The
+    # cut is on a coarse grid so the window's line anchors stay put while the user types.
+    span = max(total, 16) * 64
+    start = max(0, len(cursor.prefix) - span)
+    start -= start % (span // 4)
+    return budget.fit(
+        cursor.prefix[start:], cursor.suffix[:span], backend.count_tokens, max(total, 16), c.suffix_ratio,
+        anchor_lines=ANCHOR_LINES,
+    )
 
 
 def _scope_stop(text: str, scope: postprocess.Scope) -> int | None:

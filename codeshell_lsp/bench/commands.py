@@ -54,3 +54,24 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     quality.add_argument("--timeout", type=float, default=10.0, metavar="S", help="seconds per test program (default 10)")
     quality.add_argument("--json", action="store_true", help="print one JSON object")
     quality.set_defaults(run=_lazy(".quality", "run_command"))
+
+    latency = kinds.add_parser(
+        "latency",
+        parents=[common],
+        help="keystroke latency: recorded editing traces through the real server, reuse=false vs reuse=true vs the floor",
+        description="Replays the editing traces in codeshell_lsp/bench/data/traces through `codeshell-lsp serve` over "
+        "JSON-RPC with cache.reuse=false and cache.reuse=true, and measures the floor (evaluate only the changed tokens "
+        "+ decode the output) on the same model in the same run. Default model: a random-weight CodeShell-shaped "
+        "330M-parameter Q4_0 GGUF written once to ~/.cache/codeshell-lsp/bench (timing only; its text is noise).",
+    )
+    latency.add_argument("--model", metavar="MODEL", help="GGUF model to time (default: the 330M random CodeShell shape)")
+    latency.add_argument("--max-tokens", type=_positive, default=16, metavar="N", help="tokens generated per request (default 16)")
+    latency.add_argument("--prompt-tokens", type=_positive, default=1536, metavar="N", help="prompt budget (default 1536)")
+    latency.add_argument("--limit", type=_positive, metavar="N", help="replay only the first N events of each trace")
+    latency.add_argument(
+        "--nonreuse-requests", type=_positive, default=3, metavar="N",
+        help="requests per trace in the reuse=false mode, where each re-evaluates the whole prompt (default 3)",
+    )
+    latency.add_argument("--quick", action="store_true", help="tiny random model, 6 events per trace: checks the bench runs")
+    latency.add_argument("--json", action="store_true", help="print one JSON object (with every sample)")
+    latency.set_defaults(run=_lazy(".latency", "run_command"))

@@ -145,3 +145,19 @@ def test_completion_cache_and_typed_through(engine):
     through = engine.complete_once(PREFIX + typed, SUFFIX)
     assert through.cache_hit and through.text == first.text[2:]
     assert engine.stats.completionCacheHits == 2
+
+
+def test_same_position_twice_is_one_model_run(tiny_model):
+    s = settings()
+    s.cache.completion_cache_size = 0
+    e = Engine.open(tiny_model, s)
+    try:
+        blocker = e.submit("other", Cursor(PREFIX, SUFFIX))  # keeps the worker busy
+        a = e.submit("doc", Cursor(PREFIX + "z", SUFFIX))
+        b = e.submit("doc", Cursor(PREFIX + "z", SUFFIX))  # e.g. inline + popup completion at one keystroke
+        ra, rb = a.future.result(), b.future.result()
+        blocker.future.result()
+    finally:
+        e.close()
+    assert ra.status == rb.status == "ok" and ra.text == rb.text
+    assert e.stats.requests == 3 and e.stats.cancelled == 0
