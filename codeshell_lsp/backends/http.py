@@ -279,8 +279,11 @@ class HttpClient:
                     except ValueError:
                         continue  # a multi-line event: wait for its other lines
                     data.clear()
-                    if on_event(self._event(obj)) or cancelled():
-                        return  # leaving the block closes the connection: generation stops
+                    # Leaving the block early closes the connection: the server stops generating.
+                    if on_event(self._event(obj)):
+                        return
+                    if cancelled():
+                        raise Cancelled()
                 elif not line.strip() and data:
                     self._parse("\n".join(data))  # an event that never became JSON
                     data.clear()
