@@ -12,12 +12,13 @@ generating. A blocking client stuck in ``recv`` cannot be interrupted from outsi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import os
 import threading
 import time
-from typing import Any, Awaitable, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable
 from urllib.parse import urlsplit
 
 import httpx
@@ -208,6 +209,8 @@ class HttpClient:
             asyncio.run_coroutine_threadsafe(self._client.aclose(), self._loop).result(timeout=2)
         except Exception as e:  # closing must not hide the reason the server is shutting down
             log.debug("closing the HTTP client: %s", e)
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(self._loop.shutdown_asyncgens(), self._loop).result(timeout=2)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=2)
         if not self._thread.is_alive():
@@ -265,30 +268,38 @@ class HttpClient:
                 await response.aread()
                 on_event(self._event(self._parse(response.text)))
                 return
-            data: list[str] = []
-            async for line in response.aiter_lines():
-                if line.startswith("data:"):
-                    data.append(line[5:].removeprefix(" "))
-                    # Servers send one data line per event; handle each at once rather
-                    # than waiting for the blank line that ends it.
-                    payload = "\n".join(data)
-                    if payload.strip() == "[DONE]":
-                        return
-                    try:
-                        obj = json.loads(payload)
-                    except ValueError:
-                        continue  # a multi-line event: wait for its other lines
-                    data.clear()
-                    # Leaving the block early closes the connection: the server stops generating.
-                    if on_event(self._event(obj)):
-                        return
-                    if cancelled():
-                        raise Cancelled()
-                elif not line.strip() and data:
-                    self._parse("\n".join(data))  # an event that never became JSON
-                    data.clear()
-            if data:
-                self._parse("\n".join(data))
+            lines = response.aiter_lines()
+            try:
+                await self._events(lines, on_event, cancelled)
+            finally:
+                await lines.aclose()  # now, not when the loop finalizes it (or is already closed)
+
+    async def _events(self, lines: AsyncIterator[str], on_event: Callable[[Any], bool], cancelled: IsCancelled) -> None:
+        """Server-sent events: each ``data:`` payload parsed as JSON; ``[DONE]`` ends the stream."""
+        data: list[str] = []
+        async for line in lines:
+            if line.startswith("data:"):
+                data.append(line[5:].removeprefix(" "))
+                # Servers send one data line per event; handle each at once rather
+                # than waiting for the blank line that ends it.
+                payload = "\n".join(data)
+                if payload.strip() == "[DONE]":
+                    return
+                try:
+                    obj = json.loads(payload)
+                except ValueError:
+                    continue  # a multi-line event: wait for its other lines
+                data.clear()
+                # Returning early closes the connection: the server stops generating.
+                if on_event(self._event(obj)):
+                    return
+                if cancelled():
+                    raise Cancelled()
+            elif not line.strip() and data:
+                self._parse("\n".join(data))  # an event that never became JSON
+                data.clear()
+        if data:
+            self._parse("\n".join(data))
 
     def _event(self, obj: Any) -> Any:
         if isinstance(obj, dict) and obj.get("error"):
