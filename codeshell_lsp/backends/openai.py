@@ -151,7 +151,6 @@ class OpenAIBackend:
             prompt_ms=(t_first - t0) * 1000,
             decode_ms=(t1 - t_first) * 1000,
             stop_reason=out.reason or "length",
-            timings={"estimated": 0.0 if "prompt_tokens" in usage else 1.0},
         )
 
     def close(self) -> None:

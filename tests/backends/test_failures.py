@@ -8,10 +8,13 @@ import time
 
 import pytest
 
+from codeshell_lsp.context import Cursor
+from codeshell_lsp.engine import Engine
 from codeshell_lsp.errors import BackendError, Cancelled
+from codeshell_lsp.options import Settings
 
 from .conftest import Misbehaving, free_port, llama_cpp_python_server, serve
-from .helpers import STREAMING, Flag, complete, remote
+from .helpers import PREFIX, STREAMING, SUFFIX, Flag, complete, remote
 
 KINDS = ("openai", "llama-server")
 
@@ -161,3 +164,20 @@ def test_missing_api_key_variable_is_named(monkeypatch):
 def test_bad_url_is_a_clear_error(kind, url, message):
     with pytest.raises(BackendError, match=message):
         remote(kind, url)
+
+
+def test_superseded_request_closes_its_connection(kind, misbehaving):
+    """Through the real engine: a newer keystroke cancels the request waiting on the server."""
+    misbehaving.mode = "hang"
+    s = Settings()
+    s.backend.kind = kind  # type: ignore[assignment]
+    s.backend.url = misbehaving.url
+    engine = Engine.open(None, s)
+    try:
+        first = engine.submit("doc", Cursor(PREFIX, SUFFIX))
+        time.sleep(0.2)  # it is now waiting for the server's first byte
+        engine.submit("doc", Cursor(PREFIX + "a", SUFFIX))
+        assert first.future.result(timeout=2).status == "superseded"
+        assert misbehaving.client_closed.wait(2), "the server never saw the superseded request go"
+    finally:
+        engine.close()
