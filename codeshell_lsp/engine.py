@@ -35,6 +35,7 @@ log = get_logger(__name__)
 _TEMPLATE_SLACK = 8
 _RECENT = 16  # suggestions remembered for typed-through matching
 ANCHOR_LINES = 32  # the prefix window's start moves in steps of this many lines
+SPECULATION_IDLE_S = 0.15  # idle time before precomputing the next suggestion
 
 
 @dataclass
@@ -67,6 +68,7 @@ class Stats:
     tokensReused: int = 0
     tokensGenerated: int = 0
     completionCacheHits: int = 0
+    speculativeTokens: int = 0  # prompt tokens evaluated to precompute next suggestions
     model: str = ""
 
 
@@ -75,8 +77,9 @@ class Job:
 
     _ids = itertools.count(1)
 
-    def __init__(self, key: str, cursor: Cursor, settings: Settings) -> None:
+    def __init__(self, key: str, cursor: Cursor, settings: Settings, speculative: bool = False) -> None:
         self.id = next(Job._ids)
+        self.speculative = speculative
         self.key = key
         self.cursor = cursor
         self.settings = settings
@@ -184,6 +187,7 @@ class Engine:
         job = Job(key, cursor, settings or self.settings)
         with self._lock:
             self.stats.requests += 1
+            self._drop_speculation()
             leader = self._same_work(job)
             if leader is not None:
                 # Completion and inline completion at one keystroke: one model run answers both.
@@ -198,9 +202,27 @@ class Engine:
             self._lock.notify()
         return job
 
+    def _drop_speculation(self) -> None:
+        """A real request arrived: speculative work gives way at once."""
+        for t in [t for t in self._tasks if isinstance(t, Job) and t.speculative]:
+            self._tasks.remove(t)
+        if self._running is not None and self._running.speculative:
+            self._running.cancel("superseded")
+
+    def _speculate(self, job: Job, text: str) -> None:
+        """After showing ``text``, precompute the suggestion for the position after accepting it."""
+        with self._lock:
+            if self._tasks or self._closed:
+                return
+            cursor = Cursor(job.cursor.prefix + text, job.cursor.suffix)
+            self._tasks.append(Job(job.key, cursor, job.settings, speculative=True))
+            self._lock.notify()
+
     def _same_work(self, job: Job) -> Job | None:
         """A queued or running job for the same document, cursor and settings, if any."""
-        candidates = [t for t in self._tasks if isinstance(t, Job)] + ([self._running] if self._running else [])
+        candidates = [t for t in self._tasks if isinstance(t, Job) and not t.speculative]
+        if self._running is not None and not self._running.speculative:
+            candidates.append(self._running)
         for t in reversed(candidates):
             if t.key == job.key and not t.cancelled and t.settings == job.settings and t.cursor == job.cursor:
                 return t
@@ -249,6 +271,8 @@ class Engine:
     # --- worker ----------------------------------------------------------------------
 
     def _finish(self, job: Job, result: Completion) -> None:
+        if job.speculative:
+            return
         if result.status in ("superseded", "cancelled", "load-timeout"):
             self.stats.cancelled += 1
         elif result.text:
@@ -279,7 +303,8 @@ class Engine:
                 task()
 
     def _debounce(self, job: Job) -> None:
-        wait = job.settings.completion.debounce_ms / 1000 - (time.monotonic() - job.created)
+        delay = SPECULATION_IDLE_S if job.speculative else job.settings.completion.debounce_ms / 1000
+        wait = delay - (time.monotonic() - job.created)
         if wait > 0:
             job._cancel.wait(wait)
 
@@ -297,6 +322,8 @@ class Engine:
         scope = postprocess.Scope.at(job.cursor.line_before, job.cursor.line_after, c.multiline)
         gen_key = (c.max_tokens, c.temperature, c.top_k, c.top_p, tuple(c.stop), c.multiline)
         cached = self._from_cache(window, gen_key, s)
+        if cached is not None and job.speculative:
+            return Completion(cached, status="ok")
         if cached is not None:
             self.stats.completionCacheHits += 1
             total_ms = (time.perf_counter() - t0) * 1000
@@ -318,23 +345,31 @@ class Engine:
         try:
             raw = backend.complete(request, lambda text: _scope_stop(text, scope), lambda: job.cancelled)
         except Cancelled as e:
-            self.stats.tokensEvaluated += e.evaluated
+            if job.speculative:
+                self.stats.speculativeTokens += e.evaluated
+            else:
+                self.stats.tokensEvaluated += e.evaluated
             return Completion("", backend.model_name, backend.template_name, status=job.reason or "cancelled")
         except BackendError as e:
             log.warning("completion #%d failed: %s", job.id, e)
             return Completion("", backend.model_name, backend.template_name, status="error", error=str(e))
-        self.stats.tokensEvaluated += raw.evaluated_tokens
-        self.stats.tokensReused += raw.cached_tokens
-        self.stats.tokensGenerated += raw.generated_tokens
+        if job.speculative:
+            self.stats.speculativeTokens += raw.evaluated_tokens
+        else:
+            self.stats.tokensEvaluated += raw.evaluated_tokens
+            self.stats.tokensReused += raw.cached_tokens
+            self.stats.tokensGenerated += raw.generated_tokens
         text = postprocess.clean(raw.text, job.cursor.suffix, scope)
         total_ms = (time.perf_counter() - t0) * 1000
         if s.cache.completion_cache_size > 0:
             self._cache[(window.prefix, window.suffix, gen_key)] = text
             if text:
                 self._recent.appendleft(_Shown(window.prefix, window.suffix, text))
+        if text and s.cache.speculative and not job.speculative:
+            self._speculate(job, text)
         log.info(
-            "completion #%d %s: prompt=%d reused=%d evaluated=%d generated=%d prompt_ms=%.0f decode_ms=%.0f total_ms=%.0f stop=%s chars=%d",
-            job.id, job.key, raw.prompt_tokens, raw.cached_tokens, raw.evaluated_tokens, raw.generated_tokens,
+            "%s #%d %s: prompt=%d reused=%d evaluated=%d generated=%d prompt_ms=%.0f decode_ms=%.0f total_ms=%.0f stop=%s chars=%d",
+            "speculation" if job.speculative else "completion", job.id, job.key, raw.prompt_tokens, raw.cached_tokens, raw.evaluated_tokens, raw.generated_tokens,
             raw.prompt_ms, raw.decode_ms, total_ms, raw.stop_reason, len(text),
         )
         return Completion(

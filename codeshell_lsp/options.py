@@ -50,6 +50,7 @@ class CompletionSettings:
 class CacheSettings:
     reuse: bool = field(default=True, metadata=_meta("reuse the KV cache between requests; false re-evaluates every prompt"))
     completion_cache_size: int = field(default=256, metadata=_meta("completions remembered (0 disables the cache)", 0, 100000))
+    speculative: bool = field(default=True, metadata=_meta("after a suggestion, precompute the next one while idle (given up when you type)"))
 
 
 @dataclass
@@ -58,7 +59,7 @@ class BackendSettings:
     url: str = field(default="", metadata=_meta("base URL of the remote server"))
     model: str = field(default="", metadata=_meta("model name sent to the remote server"))
     api_key_env: str = field(default="", metadata=_meta("name of the environment variable holding the API key"))
-    timeout_ms: int = field(default=10000, metadata=_meta("HTTP timeout", 100, 600000))
+    timeout_ms: int = field(default=10000, metadata=_meta("longest silence allowed from the server: to connect, for the first byte, between streamed tokens", 100, 600000))
 
 
 @dataclass

@@ -76,7 +76,7 @@ class CodeshellServer(LanguageServer):
         self.settings, _ = Settings.from_dict(self.cli_settings)
         self.engine = Engine(self.settings)
         self._told: set[str] = set()
-        self._loaded_key: tuple[str, ...] | None = None
+        self._loaded_key: tuple[Any, ...] | None = None
 
     # --- telling the user -------------------------------------------------------------
 
@@ -103,8 +103,9 @@ class CodeshellServer(LanguageServer):
             self.tell(f"setting {p} ({source})")
         self.settings = settings
         m = settings.model
-        key = (self.cli_model or "", m.path, str(m.context_length), str(m.threads), str(m.gpu_layers), m.template,
-               settings.backend.kind, settings.backend.url, settings.backend.model)
+        b = settings.backend
+        key = (self.cli_model, m.path, m.context_length, m.threads, m.gpu_layers, m.template,
+               b.kind, b.url, b.model, b.api_key_env, b.timeout_ms)
         self.engine.settings = settings
         if key != self._loaded_key:
             self._loaded_key = key
@@ -122,7 +123,8 @@ class CodeshellServer(LanguageServer):
         try:
             backend = await asyncio.wrap_future(future)
         except CodeshellError as e:
-            self.tell(f"{e}. Completions are off until this is fixed (set codeshell.model.path).", types.MessageType.Error)
+            where = "codeshell.model.path" if self.settings.backend.kind == "local" else "codeshell.backend.url"
+            self.tell(f"{e}. Completions are off until this is fixed (set {where}).", types.MessageType.Error)
             return
         log.info(
             "%s ready in %.1f s (template %s; %s)",

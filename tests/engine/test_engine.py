@@ -161,3 +161,30 @@ def test_same_position_twice_is_one_model_run(tiny_model):
         e.close()
     assert ra.status == rb.status == "ok" and ra.text == rb.text
     assert e.stats.requests == 3 and e.stats.cancelled == 0
+
+
+def test_speculative_next_completion_served_from_cache(engine):
+    first = engine.complete_once(PREFIX, SUFFIX)
+    assert first.text
+    import time
+
+    for _ in range(100):  # the speculation starts after a short idle time
+        time.sleep(0.05)
+        if engine.stats.speculativeTokens:
+            break
+    time.sleep(0.3)
+    evaluated = engine.stats.tokensEvaluated
+    accepted = engine.complete_once(PREFIX + first.text, SUFFIX)
+    assert accepted.cache_hit and engine.stats.tokensEvaluated == evaluated
+    assert engine.stats.speculativeTokens > 0
+
+
+def test_real_request_abandons_speculation(tiny_model):
+    e = Engine.open(tiny_model, settings())
+    try:
+        first = e.complete_once(PREFIX, SUFFIX)
+        nxt = e.complete_once(PREFIX + "q", SUFFIX)  # arrives before the idle time is up
+    finally:
+        e.close()
+    assert first.status == nxt.status == "ok"
+    assert e.stats.speculativeTokens == 0
