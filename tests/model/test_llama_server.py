@@ -1,5 +1,5 @@
 """The converted GGUF served over HTTP by llama-cpp-python's OpenAI-compatible server,
-as docs/bring-your-own-codeshell.md tells users to run it."""
+as the README section "Bring your own CodeShell" tells users to run it."""
 
 from __future__ import annotations
 
