@@ -3,20 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from typing import Callable
 
+from ..cli import _lazy
 from ..options import TEMPLATES
-
-
-def _lazy(module: str, func: str) -> Callable[[argparse.Namespace], int]:
-    """Import the implementation only when run: keeps `-h` fast."""
-
-    def run(args: argparse.Namespace) -> int:
-        import importlib
-
-        return getattr(importlib.import_module(module, __package__), func)(args)
-
-    return run
 
 
 def _positive(text: str) -> int:
@@ -53,7 +42,7 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     quality.add_argument("--no-baseline", action="store_true", help="skip the prefix-only baseline run")
     quality.add_argument("--timeout", type=float, default=10.0, metavar="S", help="seconds per test program (default 10)")
     quality.add_argument("--json", action="store_true", help="print one JSON object")
-    quality.set_defaults(run=_lazy(".quality", "run_command"))
+    quality.set_defaults(run=_lazy(".bench.quality", "run_command"))
 
     latency = kinds.add_parser(
         "latency",
@@ -74,4 +63,4 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     )
     latency.add_argument("--quick", action="store_true", help="tiny random model, 6 events per trace: checks the bench runs")
     latency.add_argument("--json", action="store_true", help="print one JSON object (with every sample)")
-    latency.set_defaults(run=_lazy(".latency", "run_command"))
+    latency.set_defaults(run=_lazy(".bench.latency", "run_command"))

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..errors import QuantizeError
 from ..log import llama_verbose
+from ..model_file import check_file
 
 # name -> (llama_ftype value from llama.h, one-line description). Bits per weight are
 # the type's own; K-quant "mixes" keep some tensors at a higher type, so their figure
@@ -72,18 +73,6 @@ def parse_type(name: str) -> str:
     return key
 
 
-def _check_input(path: Path) -> None:
-    if not path.is_file():
-        raise QuantizeError(f"{path}: no such file")
-    try:
-        with open(path, "rb") as f:
-            head = f.read(4)
-    except OSError as e:
-        raise QuantizeError(f"{path}: cannot read: {e.strerror}") from e
-    if head != b"GGUF":
-        raise QuantizeError(f"{path}: not a GGUF file (starts with {head!r})")
-
-
 def _check_not_quantized(path: Path, key: str) -> None:
     """llama.cpp refuses to requantize (it would stack two roundings); say so before it fails."""
     import gguf
@@ -108,7 +97,7 @@ def quantize(src: str | Path, out: str | Path, qtype: str, threads: int = 0) -> 
     t0 = time.perf_counter()
     src, out = Path(src), Path(out)
     key = parse_type(qtype)
-    _check_input(src)
+    check_file(src)
     _check_not_quantized(src, key)
     if out.is_dir():
         raise QuantizeError(f"{out}: is a directory")
