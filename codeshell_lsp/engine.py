@@ -365,7 +365,7 @@ class Engine:
             self._cache[(window.prefix, window.suffix, gen_key)] = text
             if text:
                 self._recent.appendleft(_Shown(window.prefix, window.suffix, text))
-        if text and s.cache.speculative and not job.speculative:
+        if text and s.cache.speculative and s.cache.completion_cache_size > 0 and not job.speculative:
             self._speculate(job, text)
         log.info(
             "%s #%d %s: prompt=%d reused=%d evaluated=%d generated=%d prompt_ms=%.0f decode_ms=%.0f total_ms=%.0f stop=%s chars=%d",

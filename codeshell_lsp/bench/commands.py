@@ -40,6 +40,10 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     )
     quality.add_argument("--max-tokens", type=_positive, metavar="N", help="tokens per completion (default 64 single-line, 128 multi-line)")
     quality.add_argument("--no-baseline", action="store_true", help="skip the prefix-only baseline run")
+    quality.add_argument(
+        "--reuse-check", action="store_true",
+        help="also score FIM with cache.reuse=false and with shifted KV reuse (each task reached by one more keystroke)",
+    )
     quality.add_argument("--timeout", type=float, default=10.0, metavar="S", help="seconds per test program (default 10)")
     quality.add_argument("--json", action="store_true", help="print one JSON object")
     quality.set_defaults(run=_lazy(".bench.quality", "run_command"))

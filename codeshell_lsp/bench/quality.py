@@ -38,6 +38,7 @@ class Score:
     seconds: float = 0.0
     generated_tokens: int = 0
     failures: list[dict[str, str]] = field(default_factory=list)  # first few, for a look
+    texts: list[str] = field(default_factory=list, repr=False)  # every completion, in task order
 
     def to_json(self) -> dict[str, Any]:
         n = max(self.tasks, 1)
@@ -80,13 +81,15 @@ class Checker:
         return self._seen[source]
 
 
-def settings_for(base: Settings, which: str, template: str, max_tokens: int | None) -> Settings:
+def settings_for(base: Settings, which: str, template: str, max_tokens: int | None, reuse: bool | None = None) -> Settings:
     return base.replace(
         model=dataclasses.replace(base.model, template=template),
         completion=dataclasses.replace(
             base.completion, multiline=MULTILINE[which], max_tokens=max_tokens or MAX_TOKENS[which], temperature=0.0
         ),
-        cache=dataclasses.replace(base.cache, completion_cache_size=0),
+        cache=dataclasses.replace(
+            base.cache, completion_cache_size=0, reuse=base.cache.reuse if reuse is None else reuse
+        ),
     )
 
 
@@ -96,14 +99,20 @@ def run_set(
     settings: Settings,
     check: Callable[[humaneval.Task, str], bool],
     progress: Callable[[int, int], None] | None = None,
+    typed: bool = False,
 ) -> Score:
+    """Score ``tasks``. ``typed``: first complete one keystroke earlier (the prefix minus its
+    last character), so the scored prompt reuses a KV cache whose suffix was shifted."""
     score = Score()
     t0 = time.perf_counter()
     for i, task in enumerate(tasks, 1):
+        if typed and task.prefix:
+            engine.complete_once(task.prefix[:-1], task.suffix, settings)
         result = engine.complete_once(task.prefix, task.suffix, settings)
         if result.status == "error":
             raise BackendError(f"{task.task_id}: {result.error}")
         text = result.text
+        score.texts.append(text)
         score.tasks += 1
         score.generated_tokens += result.generated_tokens
         score.empty += not text
@@ -128,17 +137,30 @@ def run(
     max_tokens: int | None = None,
     timeout: float = 10.0,
     progress: Callable[[str, int, int], None] | None = None,
+    reuse_check: bool = False,
 ) -> dict[str, Any]:
-    """Scores of every set in the model's FIM mode and (``baseline``) prefix-only."""
+    """Scores of every set in the model's FIM mode and (``baseline``) prefix-only.
+
+    ``reuse_check`` adds two FIM runs that tell what KV reuse costs in quality:
+    ``fim-fresh`` (cache.reuse=false: every prompt evaluated whole) and ``fim-typed``
+    (cache.reuse=true, each task reached by one more keystroke, so its suffix cells
+    were shifted rather than evaluated).
+    """
     from ..engine import Engine
 
     problems = humaneval.load_problems()
     chosen = {which: humaneval.spread(humaneval.tasks(problems, which), limit) for which in sets}
-    modes = [("fim", template or base.model.template)] + ([("prefix-only", "prefix-only")] if baseline else [])
+    fim = template or base.model.template
+    modes: list[tuple[str, str, bool | None, bool]] = [("fim", fim, None, False)]
+    if reuse_check:
+        modes += [("fim-fresh", fim, False, False), ("fim-typed", fim, True, True)]
+    if baseline:
+        modes.append(("prefix-only", "prefix-only", None, False))
     check = Checker(timeout)
     report: dict[str, Any] = {"benchmark": "humaneval-infilling", "model": "", "template": "", "limit": limit, "sets": {}}
-    for mode, tmpl in modes:
-        engine = Engine.open(model, settings_for(base, sets[0], tmpl, max_tokens))
+    texts: dict[tuple[str, str], list[str]] = {}
+    for mode, tmpl, reuse, typed in modes:
+        engine = Engine.open(model, settings_for(base, sets[0], tmpl, max_tokens, reuse))
         try:
             if mode == "fim":
                 report["model"], report["template"] = engine.backend.model_name, engine.backend.template_name
@@ -147,10 +169,16 @@ def run(
                     if progress:
                         progress(label, i, n)
 
-                score = run_set(engine, items, settings_for(base, which, tmpl, max_tokens), check, tick)
+                score = run_set(engine, items, settings_for(base, which, tmpl, max_tokens, reuse), check, tick, typed)
                 report["sets"].setdefault(which, {})[mode] = score.to_json()
+                texts[(which, mode)] = score.texts
         finally:
             engine.close()
+    if reuse_check:
+        for which in chosen:
+            fresh, shifted = texts[(which, "fim-fresh")], texts[(which, "fim-typed")]
+            same = sum(a == b for a, b in zip(fresh, shifted))
+            report["sets"][which]["typed_vs_fresh_identical"] = round(same / max(len(fresh), 1), 4)
     return report
 
 
@@ -159,6 +187,9 @@ def format_report(report: dict[str, Any]) -> str:
     lines.append(f"{'set':<12} {'mode':<12} {'tasks':>6} {'exact':>7} {'pass@1':>7} {'empty':>6} {'ms/task':>8}")
     for which, modes in report["sets"].items():
         for mode, s in modes.items():
+            if not isinstance(s, dict):
+                lines.append(f"{which:<12} completions identical with shifted KV reuse and without: {100 * s:.1f}%")
+                continue
             lines.append(
                 f"{which:<12} {mode:<12} {s['tasks']:>6} {100 * s['exact_match']:>6.1f}% {100 * s['pass_at_1']:>6.1f}% "
                 f"{s['empty']:>6} {s['ms_per_task']:>8.0f}"
@@ -188,6 +219,7 @@ def run_command(args: Any) -> int:
         max_tokens=args.max_tokens,
         timeout=args.timeout,
         progress=stderr_progress,
+        reuse_check=args.reuse_check,
     )
     print(json.dumps(report, indent=1, ensure_ascii=False) if args.json else format_report(report))
     return 0
