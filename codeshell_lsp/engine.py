@@ -167,7 +167,7 @@ class Engine:
             else:
                 self._backend, self._load_error = backend, None
                 self.stats.model = backend.model_name
-                self._cache.clear()
+                self._cache = LRUCache(maxsize=max(1, settings.cache.completion_cache_size))
                 self._recent.clear()
                 fut.set_result(backend)
             finally:

@@ -77,6 +77,9 @@ class CodeshellServer(LanguageServer):
         self.engine = Engine(self.settings)
         self._told: set[str] = set()
         self._loaded_key: tuple[Any, ...] | None = None
+        self._load: Future[Any] | None = None
+        self._initialized = False
+        self._init_options: dict[str, Any] = {}
 
     # --- telling the user -------------------------------------------------------------
 
@@ -115,10 +118,7 @@ class CodeshellServer(LanguageServer):
             if self._initialized:
                 asyncio.ensure_future(self.report_load_progress(self._load))
 
-    _load: "Future[Any] | None" = None
-    _initialized = False
-
-    async def report_load(self, future: "Future[Any]", t0: float) -> None:
+    async def report_load(self, future: Future[Any], t0: float) -> None:
         """Tell the outcome of a model load: an error once, success in the log."""
         try:
             backend = await asyncio.wrap_future(future)
@@ -133,7 +133,7 @@ class CodeshellServer(LanguageServer):
         if backend.template_name == "prefix-only":
             self.tell(backend.template_note, types.MessageType.Info)
 
-    async def report_load_progress(self, future: "Future[Any]") -> None:
+    async def report_load_progress(self, future: Future[Any]) -> None:
         """$/progress from now until the load ends (for clients with workDoneProgress)."""
         if not _supports_progress(self.client_capabilities):
             return
@@ -166,8 +166,6 @@ class CodeshellServer(LanguageServer):
             log.warning("workspace/configuration failed: %s", e or "no answer in 5 s")
             return {}
         return items[0] if items and isinstance(items[0], dict) else {}
-
-    _init_options: dict[str, Any] = {}
 
     # --- completion ----------------------------------------------------------------------
 

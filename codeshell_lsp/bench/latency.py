@@ -94,6 +94,15 @@ async def _replay_server(
     from pygls.lsp.client import LanguageClient
 
     client = LanguageClient("codeshell-bench", __version__)
+
+    @client.feature(types.WINDOW_LOG_MESSAGE)
+    def _log(params: types.LogMessageParams) -> None:
+        """The server's per-completion log lines; the stats deltas carry the numbers."""
+
+    @client.feature(types.WINDOW_SHOW_MESSAGE)
+    def _show(params: types.ShowMessageParams) -> None:
+        print(f"bench latency: server says: {params.message}", file=sys.stderr)
+
     await client.start_io(sys.executable, "-m", "codeshell_lsp", "serve", "--stdio", "--model", str(model))
     caps = types.ClientCapabilities(general=types.GeneralClientCapabilities(position_encodings=["utf-32"]))
     await client.initialize_async(types.InitializeParams(capabilities=caps, initialization_options=tree))
@@ -112,6 +121,8 @@ async def _replay_server(
     client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem("file:///bench/warmup.py", "python", 1, "x = 1\n")))
     await completion("file:///bench/warmup.py", 1, 0)
     samples: list[Sample] = []
+    mode = "reuse=true" if tree["cache"]["reuse"] else "reuse=false"
+    total = sum(min(len(t.events), limit or len(t.events)) for t in traces)
     for trace in traces:
         uri = f"file:///bench/{trace.name}/{trace.file}"
         client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "python", 1, trace.source())))
@@ -141,6 +152,8 @@ async def _replay_server(
                 after["completionCacheHits"] > before["completionCacheHits"],
                 bool(result and result.items),
             ))
+            if len(samples) % 10 == 0 or len(samples) == total:
+                print(f"bench latency: {mode}: {len(samples)}/{total} requests", file=sys.stderr, flush=True)
         client.text_document_did_close(types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri)))
     abort_ms = await _measure_abort(client, traces[-1]) if measure_abort else None
     await client.shutdown_async(None)
