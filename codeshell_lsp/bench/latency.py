@@ -90,6 +90,7 @@ def _pct(values: list[float], q: float) -> float:
 async def _replay_server(
     model: Path, traces: list[Trace], tree: dict[str, Any], limit: int | None, measure_abort: bool
 ) -> tuple[list[Sample], float | None]:
+    probe_cache = measure_abort  # the reuse=true run also probes the completion cache
     from lsprotocol import types
     from pygls.lsp.client import LanguageClient
 
@@ -121,6 +122,23 @@ async def _replay_server(
     client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem("file:///bench/warmup.py", "python", 1, "x = 1\n")))
     await completion("file:///bench/warmup.py", 1, 0)
     samples: list[Sample] = []
+
+    async def measure(name: str, index: int, uri: str, cursor: tuple[int, int]) -> Any:
+        before = await stats()
+        t0 = time.perf_counter()
+        result = await completion(uri, *cursor)
+        ms = (time.perf_counter() - t0) * 1000
+        after = await stats()
+        samples.append(Sample(
+            name, index, ms,
+            after["tokensEvaluated"] - before["tokensEvaluated"],
+            after["tokensReused"] - before["tokensReused"],
+            after["tokensGenerated"] - before["tokensGenerated"],
+            after["completionCacheHits"] > before["completionCacheHits"],
+            bool(result and result.items),
+        ))
+        return result
+
     mode = "reuse=true" if tree["cache"]["reuse"] else "reuse=false"
     total = sum(min(len(t.events), limit or len(t.events)) for t in traces)
     for trace in traces:
@@ -139,27 +157,38 @@ async def _replay_server(
                         )],
                     )
                 )
-            before = await stats()
-            t0 = time.perf_counter()
-            result = await completion(uri, *step.cursor)
-            ms = (time.perf_counter() - t0) * 1000
-            after = await stats()
-            samples.append(Sample(
-                trace.name, i, ms,
-                after["tokensEvaluated"] - before["tokensEvaluated"],
-                after["tokensReused"] - before["tokensReused"],
-                after["tokensGenerated"] - before["tokensGenerated"],
-                after["completionCacheHits"] > before["completionCacheHits"],
-                bool(result and result.items),
-            ))
+            result = await measure(trace.name, i, uri, step.cursor)
             if len(samples) % 10 == 0 or len(samples) == total:
                 print(f"bench latency: {mode}: {len(samples)}/{total} requests", file=sys.stderr, flush=True)
+        if probe_cache and result and result.items:
+            await _cache_probes(client, uri, step, result.items[0], measure, trace.name)
         client.text_document_did_close(types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri)))
     abort_ms = await _measure_abort(client, traces[-1]) if measure_abort else None
     await client.shutdown_async(None)
     client.exit(None)
     await client.stop()
     return samples, abort_ms
+
+
+async def _cache_probes(client: Any, uri: str, step: Any, item: Any, measure: Any, name: str) -> None:
+    """After a trace: ask again at the same place, then type the suggestion's first
+    character (typed-through): both should come from the completion cache. Index -1."""
+    from lsprotocol import types
+
+    await measure(name, -1, uri, step.cursor)
+    edit = item.text_edit
+    first = edit.new_text[edit.range.end.character - edit.range.start.character :][:1]  # after the word typed so far
+    if not first or first == "\n":
+        return
+    line, col = step.cursor
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            types.VersionedTextDocumentIdentifier(uri=uri, version=10_000),
+            [types.TextDocumentContentChangePartial(
+                range=types.Range(types.Position(line, col), types.Position(line, col)), text=first)],
+        )
+    )
+    await measure(name, -1, uri, (line, col + 1))
 
 
 async def _measure_abort(client: Any, trace: Trace) -> float:
@@ -251,9 +280,11 @@ def _offset(text: str, pos: tuple[int, int]) -> int:
     return offset_at(text, pos[0], pos[1], "utf-32")
 
 
-def _summary(samples: list[Sample]) -> dict[str, Any]:
+def _summary(everything: list[Sample]) -> dict[str, Any]:
+    """Latency over the trace's own requests; cache hits also over the probes (index -1)."""
+    samples = [s for s in everything if s.index >= 0]
     model = [s for s in samples if not s.cache_hit]
-    hits = [s.ms for s in samples if s.cache_hit]
+    hits = [s.ms for s in everything if s.cache_hit]
     return {
         "requests": len(samples),
         "p50_ms": round(_pct([s.ms for s in samples], 0.5), 1),
@@ -263,7 +294,8 @@ def _summary(samples: list[Sample]) -> dict[str, Any]:
         "evaluated_per_request_p50": _pct([float(s.evaluated) for s in samples], 0.5),
         "reused_per_request_mean": round(statistics.mean(s.reused for s in samples), 1) if samples else 0,
         "generated_per_request_mean": round(statistics.mean(s.generated for s in samples), 1) if samples else 0,
-        "cache_hits": len(hits),
+        "cache_hits": sum(s.cache_hit for s in samples),
+        "cache_probes": {"requests": len(everything) - len(samples), "hits": sum(s.cache_hit for s in everything if s.index < 0)},
         "cache_hit_p95_ms": round(_pct(hits, 0.95), 2) if hits else None,
         "answered_with_text": sum(s.answered for s in samples),
     }
@@ -329,7 +361,7 @@ def run(model: Path, threads: int, max_tokens: int, prompt_tokens: int, nonreuse
     t0 = time.perf_counter()
     slow, _ = asyncio.run(_replay_server(model, traces, trees["reuse=false"], nonreuse_limit, False))
     fast, abort_ms = asyncio.run(_replay_server(model, traces, trees["reuse=true"], limit, True))
-    floors = _floor(model, traces, trees["reuse=true"], [s for s in fast if not s.cache_hit])
+    floors = _floor(model, traces, trees["reuse=true"], [s for s in fast if not s.cache_hit and s.index >= 0])
     peer = _peer(model, traces, trees["reuse=true"], threads, limit)
     modes = {"reuse=false": _summary(slow), "reuse=true": _summary(fast)}
     floor = {"p50_ms": round(_pct(floors, 0.5), 1), "p95_ms": round(_pct(floors, 0.95), 1), "requests": len(floors)}

@@ -38,3 +38,12 @@ def test_quick_bench_reports_both_modes_and_floor(tiny_model):
     assert all(s["reused"] == 0 for s in report["samples"]["reuse=false"])
     assert report["floor"]["requests"] == on["requests"] - on["cache_hits"]
     assert report["abort_ms"] is not None
+
+
+def test_quick_bench_probes_hit_the_completion_cache(tiny_model):
+    r = subprocess.run(
+        [sys.executable, "-m", "codeshell_lsp", "bench", "latency", "--quick", "--json", "--threads", "1", "--model", str(tiny_model)],
+        capture_output=True, text=True, timeout=300,
+    )
+    probes = [s for s in json.loads(r.stdout)["samples"]["reuse=true"] if s["index"] == -1]
+    assert probes and all(s["cache_hit"] and s["evaluated"] == 0 for s in probes)
