@@ -158,10 +158,11 @@ async def _replay_server(
                     )
                 )
             result = await measure(trace.name, i, uri, step.cursor)
+            last = step
             if len(samples) % 10 == 0 or len(samples) == total:
                 print(f"bench latency: {mode}: {len(samples)}/{total} requests", file=sys.stderr, flush=True)
         if probe_cache and result and result.items:
-            await _cache_probes(client, uri, step, result.items[0], measure, trace.name)
+            await _cache_probes(client, uri, last, result.items[0], measure, trace.name)
         client.text_document_did_close(types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri)))
     abort_ms = await _measure_abort(client, traces[-1]) if measure_abort else None
     await client.shutdown_async(None)
