@@ -177,35 +177,28 @@ def write_codeshell_gguf(path: str | Path, shape: Shape = TINY, seed: int = 0, d
     """Write a random-weight ``codeshell`` GGUF at ``path`` (f32 or f16 weights)."""
     import gguf
 
+    from .pipeline.checkpoint import HParams, Tokenizer
+    from .pipeline.convert import add_metadata
+
     path = Path(path)
     vocab = tiny_vocab(pad_to=shape.vocab_pad_to)
     rng = np.random.default_rng(seed)
     np_dtype = np.float16 if dtype == "f16" else np.float32
-    ftype = gguf.LlamaFileType.MOSTLY_F16 if dtype == "f16" else gguf.LlamaFileType.ALL_F32
 
     tmp = path.with_name(path.name + ".part")
     w = gguf.GGUFWriter(str(tmp), "codeshell")
-    w.add_name(name or f"codeshell-random-{shape.n_params // 1_000_000}M")
-    w.add_context_length(shape.n_ctx_train)
-    w.add_embedding_length(shape.n_embd)
-    w.add_block_count(shape.n_layer)
-    w.add_feed_forward_length(shape.n_ff)
-    w.add_head_count(shape.n_head)
-    w.add_head_count_kv(shape.n_head_kv)
-    w.add_layer_norm_eps(1e-5)
-    w.add_rope_freq_base(10000.0)
-    w.add_file_type(ftype)
-
-    w.add_tokenizer_model("gpt2")
-    w.add_tokenizer_pre("codeshell")
-    w.add_token_list(vocab.tokens)
-    types = [gguf.TokenType.NORMAL] * vocab.special_base + [gguf.TokenType.CONTROL] * vocab.n_special
-    w.add_token_types(types)
-    w.add_token_merges(vocab.merges)
+    hp = HParams(
+        n_vocab=len(vocab.tokens), n_embd=shape.n_embd, n_layer=shape.n_layer, n_head=shape.n_head,
+        n_head_kv=shape.n_head_kv, n_ff=shape.n_ff, n_ctx=shape.n_ctx_train, norm_eps=1e-5, rope_base=10000.0,
+        rope_linear_factor=None, name=name or f"codeshell-random-{shape.n_params // 1_000_000}M",
+    )
     eot = vocab.special_base  # <|endoftext|>
-    w.add_bos_token_id(eot)
-    w.add_eos_token_id(eot)
-    w.add_add_bos_token(False)
+    tok = Tokenizer(
+        tokens=vocab.tokens,
+        types=[gguf.TokenType.NORMAL] * vocab.special_base + [gguf.TokenType.CONTROL] * vocab.n_special,
+        merges=vocab.merges, bos_id=eot, eos_id=eot, chat_template="", source="synthetic",
+    )
+    add_metadata(w, hp, tok, dtype)
 
     n_vocab, d = len(vocab.tokens), shape.n_embd
     hd = d // shape.n_head

@@ -168,7 +168,8 @@ def _file_type(outtype: str) -> Any:
     return {"f32": F.ALL_F32, "f16": F.MOSTLY_F16, "bf16": F.MOSTLY_BF16, "q8_0": F.MOSTLY_Q8_0}[outtype]
 
 
-def _add_metadata(w: Any, hp: HParams, tok: Tokenizer, outtype: str) -> None:
+def add_metadata(w: Any, hp: HParams, tok: Tokenizer, outtype: str) -> None:
+    """Every key llama.cpp reads for a ``codeshell`` model, and its BPE tokenizer."""
     import gguf
 
     w.add_name(hp.name)
@@ -198,7 +199,8 @@ def _add_metadata(w: Any, hp: HParams, tok: Tokenizer, outtype: str) -> None:
         w.add_eos_token_id(tok.eos_id)
     w.add_add_bos_token(False)
     w.add_add_eos_token(False)
-    w.add_chat_template(tok.chat_template)
+    if tok.chat_template:
+        w.add_chat_template(tok.chat_template)
 
 
 def _check_out(out: Path, hf_dir: Path) -> None:
@@ -231,7 +233,7 @@ def convert(hf_dir: str | Path, out: str | Path, outtype: str = "f16", progress:
 
     part = out.with_name(out.name + ".part")
     w = gguf.GGUFWriter(None, gguf.MODEL_ARCH_NAMES[gguf.MODEL_ARCH.CODESHELL])
-    _add_metadata(w, hp, tok, outtype)
+    add_metadata(w, hp, tok, outtype)
     for p in planned:
         shape = p.source.shape
         w.add_tensor_info(p.gguf_name, shape, np.dtype(np.float32), p.nbytes, raw_dtype=p.qtype)
