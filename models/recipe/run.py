@@ -3,8 +3,9 @@
     python models/recipe/run.py [--stop-at HH:MM] [--max-steps N] [--from STEP] [--install]
 
 Steps whose output already exists are skipped, so a rerun picks up where the last one
-stopped; training always resumes from its last checkpoint (``train/last.pt``) and ends at
-once when it is already complete. ``--from STEP`` redoes that step and those after it.
+stopped: an interrupted training resumes from its last checkpoint (``train/last.pt``); a
+finished one (``train/summary.json``) is kept (``train.py --stop-at`` trains it further).
+``--from STEP`` redoes that step and those after it (``--from train``: from scratch).
 The GGUF steps use this project's own ``codeshell-lsp convert`` and ``codeshell-lsp
 quantize``. ``--install`` copies the quantized model to where the package finds its
 embedded default (``codeshell_lsp/data/``).
@@ -51,7 +52,7 @@ def run(cfg: dict, start: str | None = None, stop_at: str | None = None, max_ste
     out = outputs(cfg)
     redo = set(STEPS[STEPS.index(start):]) if start else set()
     for i, step in enumerate(STEPS[: STEPS.index(last) + 1], 1):
-        if step != "train" and step not in redo and out[step].exists():
+        if step not in redo and out[step].exists():
             log(f"[{i}/{len(STEPS)}] {step}: done already ({out[step]})")
             continue
         log(f"[{i}/{len(STEPS)}] {step} ...")

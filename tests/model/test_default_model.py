@@ -22,8 +22,26 @@ ROOT = Path(__file__).resolve().parents[2]
 MODEL = embedded_model_path()
 TOKENIZER = ROOT / "models" / "tokenizer.json"
 
-# (prefix, suffix) -> completion at temperature 0, through the engine and postprocessing.
-PINNED: list[tuple[str, str, str]] = []
+# (prefix, suffix, completion) at temperature 0, through the engine and postprocessing.
+# The model is tiny: these pin behaviour, they are not good completions.
+PINNED: list[tuple[str, str, str]] = [
+    ("def add(a, b):\n    ", "\n\nprint(add(1, 2))\n", "        return f.get(f, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1"),
+    (
+        "class Stack:\n    def __init__(self):\n        self.items = []\n\n    def push(self, item):\n        ",
+        "\n\n    def pop(self):\n        return self.items.pop()\n",
+        "        self.write(self.write(self.value))",
+    ),
+    (
+        "for i in range(10):\n    ",
+        "\n",
+        "        # If the number of the number of the number of the number of the\n"
+        "        # the number of the number of the number of the number of the\n"
+        "        # the number of the number of the number of the number of the\n"
+        "        # the number of the number of the number of the number of the\n"
+        "        # is",
+    ),
+    ("def is_even(n):\n    return n ", "\n", "        return (n, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1"),
+]
 
 
 @pytest.fixture(scope="module")

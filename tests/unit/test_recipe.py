@@ -126,6 +126,7 @@ def test_recipe_runs_end_to_end_on_a_tiny_corpus(recipe, tmp_path):
     assert manifest["sources"][0]["license"] == "psf-2.0"
     assert json.loads((tmp_path / "work/train/summary.json").read_text())["step"] == 2
 
+    (tmp_path / "work/train/summary.json").unlink()  # as if interrupted after its last checkpoint
     gguf_path = run.run(cfg)  # resumes training to max_steps, then exports and converts
     summary = json.loads((tmp_path / "work/train/summary.json").read_text())
     assert summary["step"] == 3
