@@ -41,6 +41,9 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     quality.add_argument("--max-tokens", type=_positive, metavar="N", help="tokens per completion (default 64 single-line, 128 multi-line)")
     quality.add_argument("--no-baseline", action="store_true", help="skip the prefix-only baseline run")
     quality.add_argument(
+        "--no-cache-reuse", action="store_true", help="re-evaluate every prompt whole (cache.reuse=false): exact, no KV shifting"
+    )
+    quality.add_argument(
         "--reuse-check", action="store_true",
         help="also score FIM with cache.reuse=false and with shifted KV reuse (each task reached by one more keystroke)",
     )

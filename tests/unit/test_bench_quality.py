@@ -96,6 +96,14 @@ def test_cli_parses_bench_quality_flags():
     assert (args.limit, args.json, args.model, args.template, args.sets) == (5, True, "m.gguf", "prefix-only", ["single-line"])
 
 
+def test_no_cache_reuse_flag_reaches_the_settings():
+    from codeshell_lsp.commands import _settings
+
+    args = build_parser().parse_args(["bench", "quality", "--no-cache-reuse"])
+    assert _settings(args).cache.reuse is False
+    assert _settings(build_parser().parse_args(["bench", "quality"])).cache.reuse is True
+
+
 def test_cli_rejects_a_non_positive_limit(capsys):
     with pytest.raises(SystemExit) as e:
         build_parser().parse_args(["bench", "quality", "--limit", "0"])
