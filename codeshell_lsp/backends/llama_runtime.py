@@ -16,7 +16,7 @@ from typing import Callable, Sequence
 import llama_cpp
 import numpy as np
 
-from ..errors import Cancelled, ModelLoadError
+from ..errors import BackendError, Cancelled, ModelLoadError
 from ..log import get_logger, llama_verbose
 
 log = get_logger(__name__)
@@ -43,6 +43,10 @@ def _init_backend() -> None:
             llama_cpp.llama_log_set(_llama_log, ctypes.c_void_p())
             llama_cpp.llama_backend_init()
             _backend_ready = True
+
+
+class KVCacheFull(BackendError):
+    """llama_decode found no free cells for a batch."""
 
 
 def default_threads() -> int:
@@ -227,7 +231,9 @@ class LlamaRuntime:
                     self.seq_rm(seq, start_pos + done, -1)
                     if rc == 2:
                         raise Cancelled()
-                    raise RuntimeError(f"llama_decode failed with status {rc} (KV cache full or out of memory?)")
+                    if rc == 1:
+                        raise KVCacheFull(f"no room in the KV cache for {len(chunk)} tokens")
+                    raise BackendError(f"llama.cpp could not evaluate the prompt (llama_decode status {rc})")
                 done += len(chunk)
                 if on_chunk:
                     on_chunk(done)

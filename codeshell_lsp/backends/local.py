@@ -28,7 +28,7 @@ from ..log import get_logger
 from ..options import Settings
 from ..sampling import sample
 from .base import IsCancelled, Request, Result, StopCheck
-from .llama_runtime import LlamaRuntime
+from .llama_runtime import KVCacheFull, LlamaRuntime
 
 log = get_logger(__name__)
 
@@ -109,7 +109,15 @@ class LocalBackend:
                 self._cached.extend(prompt[p.moved.start : p.moved.end])
                 logits = self._decode(prompt[p.moved.end :], cancelled)
             else:
+                # The old suffix copy is of no use here: free its cells before they are needed.
+                rt.seq_rm(1, -1, -1)
                 logits = self._decode(prompt[p.keep :], cancelled)
+        except KVCacheFull:
+            # Reuse left no room (cells still held for the old prompt): start from an empty cache.
+            log.warning("KV cache full while reusing; evaluating the prompt from scratch")
+            self._forget()
+            p = Plan(0, None, 0, len(prompt))
+            logits = self._decode(prompt, cancelled)
         except BaseException:
             # Sequence 0 is exact (decode trims an unfinished chunk); the suffix copy may be half-moved.
             rt.seq_rm(1, -1, -1)

@@ -188,3 +188,19 @@ def test_real_request_abandons_speculation(tiny_model):
         e.close()
     assert first.status == nxt.status == "ok"
     assert e.stats.speculativeTokens == 0
+
+
+def test_new_prompt_filling_the_context_after_a_suffix_was_cached(tiny_model):
+    """The suffix copy of the last prompt must not hold cells a different prompt needs."""
+    s, _ = Settings.from_dict(
+        {"model": {"threads": 1, "contextLength": 256}, "completion": {"maxTokens": 8, "promptTokens": 200, "suffixRatio": 0.5},
+         "cache": {"completionCacheSize": 0}}
+    )
+    e = Engine.open(tiny_model, s)
+    try:
+        first = e.complete_once("x = 1\n", SUFFIX)
+        other = e.complete_once("".join(f"value_{i} = compute({i})\n" for i in range(60)), "")
+    finally:
+        e.close()
+    assert first.status == other.status == "ok", (first.error, other.error)
+    assert other.prompt_tokens > 150
