@@ -23,7 +23,7 @@ from typing import Any, Callable
 from cachetools import LRUCache
 
 from . import budget, postprocess
-from .backends.base import Backend, Request, Result
+from .backends.base import Backend, Request
 from .context import Cursor
 from .errors import BackendError, Cancelled, CodeshellError, ModelError
 from .log import get_logger
@@ -139,10 +139,6 @@ class Engine:
     @property
     def backend(self) -> Backend | None:
         return self._backend
-
-    @property
-    def load_error(self) -> CodeshellError | None:
-        return self._load_error
 
     def load(self, model: str | Path | None, settings: Settings) -> Future[Backend]:
         """(Re)load the model on the worker; queued completions wait behind the load."""

@@ -167,9 +167,6 @@ class LlamaRuntime:
         self._piece_cache[token] = out
         return out
 
-    def detokenize(self, tokens: Sequence[int]) -> str:
-        return b"".join(self.piece(t) for t in tokens).decode("utf-8", "replace")
-
     # --- KV cache ----------------------------------------------------------------
 
     def seq_rm(self, seq: int, p0: int, p1: int = -1) -> None:
@@ -183,9 +180,6 @@ class LlamaRuntime:
 
     def clear(self) -> None:
         llama_cpp.llama_memory_clear(self.mem, True)
-
-    def seq_pos_max(self, seq: int) -> int:
-        return int(llama_cpp.llama_memory_seq_pos_max(self.mem, seq))
 
     # --- evaluation --------------------------------------------------------------
 
