@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Callable, Sequence
+from typing import Sequence
 
 from . import __version__
 from .errors import CodeshellError
+from .options import BACKEND_KINDS, MULTILINE, TEMPLATES
+from .subcommand import lazy
 
 
 def _common() -> argparse.ArgumentParser:
@@ -33,17 +35,6 @@ def _model_flag(p: argparse.ArgumentParser, *names: str) -> None:
     )
 
 
-def _lazy(module: str, func: str) -> Callable[[argparse.Namespace], int]:
-    """Import command implementations only when run: keeps `-h` and server start fast."""
-
-    def run(args: argparse.Namespace) -> int:
-        import importlib
-
-        return getattr(importlib.import_module(module, __package__), func)(args)
-
-    return run
-
-
 def build_parser() -> argparse.ArgumentParser:
     common = _common()
     parser = argparse.ArgumentParser(
@@ -53,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     _model_flag(parser)
-    parser.set_defaults(run=_lazy(".server", "run_serve"), stdio=True, tcp=False, host="127.0.0.1", port=2087)
+    parser.set_defaults(run=lazy(".server", "run_serve"), stdio=True, tcp=False, host="127.0.0.1", port=2087)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     serve = sub.add_parser("serve", parents=[common], help="run the language server (stdio by default)")
@@ -63,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--tcp", action="store_true", help="listen on TCP instead")
     serve.add_argument("--host", default="127.0.0.1", help="TCP host (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=2087, help="TCP port (default 2087)")
-    serve.set_defaults(run=_lazy(".server", "run_serve"))
+    serve.set_defaults(run=lazy(".server", "run_serve"))
 
     complete = sub.add_parser(
         "complete", parents=[common], help="one completion at FILE:LINE:COL (1-based; COL in characters)"
@@ -73,19 +64,19 @@ def build_parser() -> argparse.ArgumentParser:
     complete.add_argument("--max-tokens", type=int, metavar="N", help="tokens to generate at most (default 64)")
     complete.add_argument("--temperature", type=float, metavar="T", help="sampling temperature (default 0: greedy)")
     complete.add_argument(
-        "--template", help="FIM template: auto (default), codeshell, starcoder, codellama, deepseek, qwen, codestral, prefix-only"
+        "--template", choices=TEMPLATES, help="FIM template (default auto: detected from the model's vocabulary)"
     )
-    complete.add_argument("--multiline", choices=["auto", "always", "never"], help="multi-line policy (default auto)")
+    complete.add_argument("--multiline", choices=MULTILINE, help="multi-line policy (default auto)")
     complete.add_argument("--no-cache-reuse", action="store_true", help="re-evaluate the whole prompt (cache.reuse=false)")
-    complete.add_argument("--backend", choices=["local", "llama-server", "openai"], help="where completions come from (default local)")
+    complete.add_argument("--backend", choices=BACKEND_KINDS, help="where completions come from (default local)")
     complete.add_argument("--url", help="base URL of a remote backend server")
     complete.add_argument("--json", action="store_true", help="print one JSON object with text, counters and timings")
-    complete.set_defaults(run=_lazy(".commands", "run_complete"))
+    complete.set_defaults(run=lazy(".commands", "run_complete"))
 
     info = sub.add_parser("info", parents=[common], help="facts about a GGUF model")
     info.add_argument("model", nargs="?", metavar="MODEL", help="GGUF file (default: as for --model)")
     info.add_argument("--json", action="store_true", help="print JSON")
-    info.set_defaults(run=_lazy(".commands", "run_info"))
+    info.set_defaults(run=lazy(".commands", "run_info"))
 
     from .pipeline.commands import add_parsers as add_pipeline_parsers
 
@@ -95,8 +86,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_bench_parsers(sub, common)
     return parser
-
-
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -10,7 +10,7 @@ from pathlib import Path
 from .context import cursor_at, line_count, split_lines
 from .errors import BackendError, InputFileError, UsageError
 from .model_file import inspect, resolve_model
-from .options import Settings
+from .options import Settings, flags_tree
 
 
 def parse_location(location: str) -> tuple[Path, int, int]:
@@ -40,36 +40,16 @@ def read_source(path: Path) -> str:
         raise InputFileError(f"{path} is not UTF-8 text (invalid byte at offset {e.start})") from None
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    s = Settings()
-    if args.threads:
-        s.model.threads = args.threads
-    if args.ctx:
-        s.model.context_length = args.ctx
-    c = s.completion
-    if getattr(args, "max_tokens", None):
-        c.max_tokens = args.max_tokens
-    if getattr(args, "temperature", None) is not None:
-        c.temperature = args.temperature
-    if getattr(args, "template", None):
-        s.model.template = args.template
-    if getattr(args, "multiline", None):
-        c.multiline = args.multiline
-    if getattr(args, "no_cache_reuse", False):
-        s.cache.reuse = False
-    if getattr(args, "backend", None):
-        s.backend.kind = args.backend
-    if getattr(args, "url", None):
-        s.backend.url = args.url
-    # Validate what the flags set exactly as the server validates settings.
-    checked, problems = Settings.from_dict(s.to_dict())
+def settings_from_flags(args: argparse.Namespace) -> Settings:
+    """Settings from the command-line flags, validated exactly as the server validates settings."""
+    checked, problems = Settings.from_dict(flags_tree(args))
     if problems:
         raise UsageError("; ".join(problems))
     return checked
 
 
 def run_complete(args: argparse.Namespace) -> int:
-    from .engine import Engine
+    from .engine import Engine, Status
 
     path, line, col = parse_location(args.location)
     text = read_source(path)
@@ -80,17 +60,17 @@ def run_complete(args: argparse.Namespace) -> int:
     body = lines[line - 1].rstrip("\r\n") if line <= len(lines) else ""
     if col > len(body) + 1:
         raise UsageError(f"line {line} of {path} has {len(body)} character(s); COL {col} is out of range (max {len(body) + 1})")
-    settings = _settings(args)
+    settings = settings_from_flags(args)
     cursor = cursor_at(text, line - 1, col - 1, "utf-32")
     engine = Engine.open(args.model, settings)
     try:
         result = engine.complete_once(cursor.prefix, cursor.suffix)
     finally:
         engine.close()
-    if result.status == "error":
+    if result.status is Status.ERROR:
         raise BackendError(result.error)
-    if result.status != "ok":
-        raise BackendError(f"no completion ({result.status})")
+    if result.status is not Status.OK:
+        raise BackendError(f"no completion ({result.status.value})")
     if args.json:
         print(json.dumps(result.to_json(), ensure_ascii=False))
     else:

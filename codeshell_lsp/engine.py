@@ -4,13 +4,16 @@
   queued and running older ones, which end quickly with an empty result.
 - Cancellation reaches running work through a flag the backend checks between
   ubatches (llama.cpp's abort callback) and between generated tokens.
+- One completion passes prompt (``prompt.build``) -> backend -> postprocess
+  (``Policy``: the stop policy during generation, then the clean-up chain).
 - A completion cache answers repeated positions and typed-through suggestions
-  without the model.
+  without the model; after a shown suggestion, the next one is precomputed while idle.
 - Exact counters for ``codeshell/stats``.
 """
 
 from __future__ import annotations
 
+import enum
 import itertools
 import threading
 import time
@@ -20,22 +23,35 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from cachetools import LRUCache
-
-from . import budget, postprocess
-from .backends.base import Backend, Request
+from . import fim, prompt
+from .backends.base import Backend, Generation, Result
+from .completion_cache import CompletionCache
 from .context import Cursor
 from .errors import BackendError, Cancelled, CodeshellError, ModelError
 from .log import get_logger
-from .options import Settings
+from .options import CompletionSettings, Settings
+from .postprocess import Policy
+from .stats import Stats
 
 log = get_logger(__name__)
 
-# Tokens the template itself adds around prefix and suffix, kept free in the context.
-_TEMPLATE_SLACK = 8
-_RECENT = 16  # suggestions remembered for typed-through matching
-ANCHOR_LINES = 32  # the prefix window's start moves in steps of this many lines
 SPECULATION_IDLE_S = 0.15  # idle time before precomputing the next suggestion
+
+BackendFactory = Callable[["str | Path | None", Settings], Backend]
+
+
+class Status(str, enum.Enum):
+    OK = "ok"
+    SUPERSEDED = "superseded"  # a newer request for the same document took over
+    CANCELLED = "cancelled"  # $/cancelRequest, or the engine shut down
+    LOAD_TIMEOUT = "load-timeout"  # the model was still loading after completion.loadTimeoutMs
+    ERROR = "error"  # the backend failed; ``Completion.error`` says why
+    NO_MODEL = "no-model"  # no model loaded (its load failed)
+
+    @property
+    def dropped(self) -> bool:
+        """Ended without running to completion (counted as cancelled)."""
+        return self in (Status.SUPERSEDED, Status.CANCELLED, Status.LOAD_TIMEOUT)
 
 
 @dataclass
@@ -52,24 +68,13 @@ class Completion:
     timings_ms: dict[str, float] = field(default_factory=lambda: {"prompt": 0.0, "decode": 0.0, "total": 0.0})
     stop_reason: str = ""
     cache_hit: bool = False
-    status: str = "ok"  # ok | superseded | cancelled | error | no-model
-    error: str = ""  # with status "error": the message for the user
+    status: Status = Status.OK
+    error: str = ""  # with Status.ERROR: the message for the user
 
     def to_json(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
-
-
-@dataclass
-class Stats:
-    requests: int = 0
-    completionsServed: int = 0
-    cancelled: int = 0
-    tokensEvaluated: int = 0
-    tokensReused: int = 0
-    tokensGenerated: int = 0
-    completionCacheHits: int = 0
-    speculativeTokens: int = 0  # prompt tokens evaluated to precompute next suggestions
-    model: str = ""
+        out = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        out["status"] = self.status.value
+        return out
 
 
 class Job:
@@ -77,18 +82,19 @@ class Job:
 
     _ids = itertools.count(1)
 
-    def __init__(self, key: str, cursor: Cursor, settings: Settings, speculative: bool = False) -> None:
+    def __init__(self, key: str, cursor: Cursor, settings: Settings, language: str = "", speculative: bool = False) -> None:
         self.id = next(Job._ids)
         self.speculative = speculative
         self.key = key
         self.cursor = cursor
         self.settings = settings
+        self.language = language
         self.created = time.monotonic()
         self.future: Future[Completion] = Future()
         self._cancel = threading.Event()
-        self.reason = ""
+        self.reason = Status.CANCELLED
 
-    def cancel(self, reason: str = "cancelled") -> None:
+    def cancel(self, reason: Status = Status.CANCELLED) -> None:
         if not self._cancel.is_set():
             self.reason = reason
             self._cancel.set()
@@ -97,12 +103,38 @@ class Job:
     def cancelled(self) -> bool:
         return self._cancel.is_set()
 
+    def wait(self, seconds: float) -> None:
+        """Sleep up to ``seconds``, waking at once when cancelled."""
+        if seconds > 0:
+            self._cancel.wait(seconds)
 
-@dataclass(frozen=True)
-class _Shown:
-    prefix: str
-    suffix: str
-    text: str
+    def same_work(self, other: Job) -> bool:
+        return (self.key, self.cursor, self.settings, self.language) == (other.key, other.cursor, other.settings, other.language)
+
+
+def generation(s: Settings) -> Generation:
+    c = s.completion
+    return Generation(c.max_tokens, c.temperature, c.top_k, c.top_p, reuse=s.cache.reuse)
+
+
+def policy(job: Job, backend: Backend) -> Policy:
+    """The postprocessing policy of one request: stop strings, scope, filters."""
+    c = job.settings.completion
+    # Servers fed a text prompt may spell the family's end markers as text.
+    family_stops = backend.fim.stops if isinstance(backend.fim, fim.Family) else ()
+    return Policy(
+        prefix=job.cursor.prefix,
+        suffix=job.cursor.suffix,
+        language=job.language,
+        multiline=c.multiline,
+        stops=tuple(dict.fromkeys((*c.stop, *family_stops))),
+        filters=c.filters,
+    )
+
+
+def _gen_key(c: CompletionSettings) -> tuple[Any, ...]:
+    """What besides the prompt decides the completion (the completion cache's key)."""
+    return (c.max_tokens, c.temperature, c.top_k, c.top_p, tuple(c.stop), c.multiline, c.filters)
 
 
 class Engine:
@@ -112,8 +144,11 @@ class Engine:
     touched by the worker.
     """
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, factory: BackendFactory | None = None) -> None:
+        """``factory`` builds the backend from (model, settings); by default the one
+        ``backend.kind`` names (tests hand in a fake)."""
         self.settings = settings or Settings()
+        self._factory = factory
         self.stats = Stats()
         self._backend: Backend | None = None
         self._load_error: CodeshellError | None = None
@@ -122,17 +157,16 @@ class Engine:
         self._tasks: deque[Callable[[], None] | Job] = deque()
         self._running: Job | None = None
         self._closed = False
-        self._cache: LRUCache[tuple, str] = LRUCache(maxsize=max(1, self.settings.cache.completion_cache_size))
-        self._recent: deque[_Shown] = deque(maxlen=_RECENT)
+        self.cache = CompletionCache(self.settings.cache.completion_cache_size)
         self._thread = threading.Thread(target=self._work, name="codeshell-engine", daemon=True)
         self._thread.start()
 
     # --- public API ----------------------------------------------------------------
 
     @classmethod
-    def open(cls, model: str | Path | None, settings: Settings | None = None) -> "Engine":
+    def open(cls, model: str | Path | None, settings: Settings | None = None, factory: BackendFactory | None = None) -> "Engine":
         """An engine with its model loaded (raises the load error). For CLI and benchmarks."""
-        engine = cls(settings)
+        engine = cls(settings, factory)
         engine.load(model, engine.settings).result()
         return engine
 
@@ -142,8 +176,11 @@ class Engine:
 
     def load(self, model: str | Path | None, settings: Settings) -> Future[Backend]:
         """(Re)load the model on the worker; queued completions wait behind the load."""
-        from .backends.factory import make_backend
+        if self._factory is None:
+            from .backends.factory import make_backend
 
+            self._factory = make_backend
+        make = self._factory
         fut: Future[Backend] = Future()
         self._loaded.clear()
 
@@ -152,7 +189,7 @@ class Engine:
                 if self._backend is not None:
                     self._backend.close()
                     self._backend = None
-                backend = make_backend(model, settings)
+                backend = make(model, settings)
             except CodeshellError as e:
                 self._load_error = e
                 fut.set_exception(e)
@@ -163,8 +200,7 @@ class Engine:
             else:
                 self._backend, self._load_error = backend, None
                 self.stats.model = backend.model_name
-                self._cache = LRUCache(maxsize=max(1, settings.cache.completion_cache_size))
-                self._recent.clear()
+                self.cache = CompletionCache(settings.cache.completion_cache_size)
                 fut.set_result(backend)
             finally:
                 self._loaded.set()
@@ -178,9 +214,9 @@ class Engine:
     def wait_loaded(self, timeout: float | None) -> bool:
         return self._loaded.wait(timeout)
 
-    def submit(self, key: str, cursor: Cursor, settings: Settings | None = None) -> Job:
+    def submit(self, key: str, cursor: Cursor, settings: Settings | None = None, language: str = "") -> Job:
         """Queue a completion at ``cursor`` of document ``key``; supersedes older ones for ``key``."""
-        job = Job(key, cursor, settings or self.settings)
+        job = Job(key, cursor, settings or self.settings, language)
         with self._lock:
             self.stats.requests += 1
             self._drop_speculation()
@@ -191,49 +227,14 @@ class Engine:
                 return job
             for old in [t for t in self._tasks if isinstance(t, Job) and t.key == key]:
                 self._tasks.remove(old)
-                self._finish(old, Completion("", status="superseded"))
+                self._finish(old, Completion("", status=Status.SUPERSEDED))
             if self._running is not None and self._running.key == key:
-                self._running.cancel("superseded")
+                self._running.cancel(Status.SUPERSEDED)
             self._tasks.append(job)
             self._lock.notify()
         return job
 
-    def _drop_speculation(self) -> None:
-        """A real request arrived: speculative work gives way at once."""
-        for t in [t for t in self._tasks if isinstance(t, Job) and t.speculative]:
-            self._tasks.remove(t)
-        if self._running is not None and self._running.speculative:
-            self._running.cancel("superseded")
-
-    def _speculate(self, job: Job, text: str) -> None:
-        """After showing ``text``, precompute the suggestion for the position after accepting it."""
-        with self._lock:
-            if self._tasks or self._closed:
-                return
-            cursor = Cursor(job.cursor.prefix + text, job.cursor.suffix)
-            self._tasks.append(Job(job.key, cursor, job.settings, speculative=True))
-            self._lock.notify()
-
-    def _same_work(self, job: Job) -> Job | None:
-        """A queued or running job for the same document, cursor and settings, if any."""
-        candidates = [t for t in self._tasks if isinstance(t, Job) and not t.speculative]
-        if self._running is not None and not self._running.speculative:
-            candidates.append(self._running)
-        for t in reversed(candidates):
-            if t.key == job.key and not t.cancelled and t.settings == job.settings and t.cursor == job.cursor:
-                return t
-        return None
-
-    def _follow(self, job: Job, result: Completion) -> None:
-        """Answer a job that rode on another's model run (a cancelled leader means empty)."""
-        if result.status in ("cancelled", "superseded") and not job.cancelled:
-            result = Completion("", result.model, result.template, status="superseded")
-        elif job.cancelled:
-            result = Completion("", result.model, result.template, status=job.reason or "cancelled")
-        with self._lock:
-            self._finish(job, result)
-
-    def cancel(self, job: Job, reason: str = "cancelled") -> None:
+    def cancel(self, job: Job, reason: Status = Status.CANCELLED) -> None:
         """Cancel a queued or running job; its future resolves with status ``reason``."""
         with self._lock:
             if job in self._tasks:
@@ -242,21 +243,21 @@ class Engine:
                 return
         job.cancel(reason)
 
-    def complete_once(self, prefix: str, suffix: str, settings: Settings | None = None) -> Completion:
+    def complete_once(self, prefix: str, suffix: str, settings: Settings | None = None, language: str = "") -> Completion:
         """One completion, waited for: what the CLI and the benchmarks call."""
         if self._backend is None and self._load_error is not None:
             raise self._load_error
-        job = self.submit("<once>", Cursor(prefix, suffix), settings)
+        job = self.submit("<once>", Cursor(prefix, suffix), settings, language)
         return job.future.result()
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
             if self._running is not None:
-                self._running.cancel("shutdown")
+                self._running.cancel()
             for t in self._tasks:
                 if isinstance(t, Job):
-                    self._finish(t, Completion("", status="cancelled"))
+                    self._finish(t, Completion("", status=Status.CANCELLED))
             self._tasks.clear()
             self._lock.notify()
         self._thread.join(timeout=5)
@@ -264,17 +265,57 @@ class Engine:
             self._backend.close()
             self._backend = None
 
-    # --- worker ----------------------------------------------------------------------
+    # --- the queue (callers hold the lock) ----------------------------------------------
+
+    def _drop_speculation(self) -> None:
+        """A real request arrived: speculative work gives way at once."""
+        for t in [t for t in self._tasks if isinstance(t, Job) and t.speculative]:
+            self._tasks.remove(t)
+        if self._running is not None and self._running.speculative:
+            self._running.cancel(Status.SUPERSEDED)
+
+    def _same_work(self, job: Job) -> Job | None:
+        """A queued or running job for the same document, cursor and settings, if any."""
+        candidates = [t for t in self._tasks if isinstance(t, Job) and not t.speculative]
+        if self._running is not None and not self._running.speculative:
+            candidates.append(self._running)
+        for t in reversed(candidates):
+            if not t.cancelled and t.same_work(job):
+                return t
+        return None
+
+    def _follow(self, job: Job, result: Completion) -> None:
+        """Answer a job that rode on another's model run (a cancelled leader means empty)."""
+        if job.cancelled:
+            result = Completion("", result.model, result.template, status=job.reason)
+        elif result.status in (Status.CANCELLED, Status.SUPERSEDED):
+            result = Completion("", result.model, result.template, status=Status.SUPERSEDED)
+        with self._lock:
+            self._finish(job, result)
 
     def _finish(self, job: Job, result: Completion) -> None:
         if job.speculative:
             return
-        if result.status in ("superseded", "cancelled", "load-timeout"):
+        if result.status.dropped:
             self.stats.cancelled += 1
         elif result.text:
-            self.stats.completionsServed += 1
+            self.stats.completions_served += 1
         if not job.future.done():
             job.future.set_result(result)
+
+    def _speculate(self, job: Job, text: str) -> None:
+        """After showing ``text``, precompute the suggestion for the position after accepting it."""
+        s = job.settings
+        if job.speculative or not text or not s.cache.speculative or s.cache.completion_cache_size <= 0:
+            return
+        with self._lock:
+            if self._tasks or self._closed:
+                return
+            cursor = Cursor(job.cursor.prefix + text, job.cursor.suffix)
+            self._tasks.append(Job(job.key, cursor, s, job.language, speculative=True))
+            self._lock.notify()
+
+    # --- the worker ----------------------------------------------------------------------
 
     def _work(self) -> None:
         while True:
@@ -286,87 +327,80 @@ class Engine:
                 task = self._tasks.popleft()
                 if isinstance(task, Job):
                     self._running = task
-            if isinstance(task, Job):
-                try:
-                    result = self._run(task)
-                except Exception as e:
-                    log.exception("completion %d failed", task.id)
-                    result = Completion("", status="error", error=f"internal error: {type(e).__name__}: {e}")
-                with self._lock:
-                    self._running = None
-                    self._finish(task, result)
-            else:
+            if not isinstance(task, Job):
                 task()
-
-    def _debounce(self, job: Job) -> None:
-        delay = SPECULATION_IDLE_S if job.speculative else job.settings.completion.debounce_ms / 1000
-        wait = delay - (time.monotonic() - job.created)
-        if wait > 0:
-            job._cancel.wait(wait)
+                continue
+            try:
+                result = self._run(task)
+            except Exception as e:
+                log.exception("completion %d failed", task.id)
+                result = Completion("", status=Status.ERROR, error=f"internal error: {type(e).__name__}: {e}")
+            with self._lock:
+                self._running = None
+                self._finish(task, result)
 
     def _run(self, job: Job) -> Completion:
-        self._debounce(job)
+        job.wait(self._delay(job) - (time.monotonic() - job.created))
         if job.cancelled:
-            return Completion("", status=job.reason or "cancelled")
+            return Completion("", status=job.reason)
         backend = self._backend
         if backend is None:
-            return Completion("", status="no-model")
-        s = job.settings
-        c = s.completion
+            return Completion("", status=Status.NO_MODEL)
         t0 = time.perf_counter()
-        window = prompt_window(job.cursor, s, backend)
-        scope = postprocess.Scope.at(job.cursor.line_before, job.cursor.line_after, c.multiline)
-        gen_key = (c.max_tokens, c.temperature, c.top_k, c.top_p, tuple(c.stop), c.multiline)
-        cached = self._from_cache(window, gen_key, s)
-        if cached is not None and job.speculative:
-            return Completion(cached, status="ok")
-        if cached is not None:
-            self.stats.completionCacheHits += 1
-            total_ms = (time.perf_counter() - t0) * 1000
-            log.info("completion #%d %s: from the completion cache in %.1f ms, chars=%d", job.id, job.key, total_ms, len(cached))
-            return Completion(
-                cached, backend.model_name, backend.template_name, cache_hit=True,
-                timings_ms={"prompt": 0.0, "decode": 0.0, "total": total_ms}, stop_reason="cache",
-            )
-        request = Request(
-            prefix=window.prefix,
-            suffix=window.suffix,
-            max_tokens=c.max_tokens,
-            temperature=c.temperature,
-            top_k=c.top_k,
-            top_p=c.top_p,
-            stop=tuple(c.stop),
-            reuse=s.cache.reuse,
-        )
         try:
-            raw = backend.complete(request, lambda text: _scope_stop(text, scope), lambda: job.cancelled)
-        except Cancelled as e:
-            if job.speculative:
-                self.stats.speculativeTokens += e.evaluated
-            else:
-                self.stats.tokensEvaluated += e.evaluated
-            return Completion("", backend.model_name, backend.template_name, status=job.reason or "cancelled")
+            backend.prepare(lambda: job.cancelled)
+            p = prompt.build(job.cursor, job.settings.completion, backend)
+        except Cancelled:
+            return Completion("", backend.model_name, backend.template_name, status=job.reason)
         except BackendError as e:
-            log.warning("completion #%d failed: %s", job.id, e)
-            return Completion("", backend.model_name, backend.template_name, status="error", error=str(e))
+            return self._failed(job, backend, e)
+        gen_key = _gen_key(job.settings.completion)
+        cached = self.cache.get(p.prefix, p.suffix, gen_key)
+        if cached is not None:
+            return self._from_cache(job, backend, cached, t0)
+        rules = policy(job, backend)
+        try:
+            raw = backend.complete(p, generation(job.settings), rules, lambda: job.cancelled)
+        except Cancelled as e:
+            self.stats.count_cancelled_run(e.evaluated, job.speculative)
+            return Completion("", backend.model_name, backend.template_name, status=job.reason)
+        except BackendError as e:
+            return self._failed(job, backend, e)
+        self.stats.count_run(raw, job.speculative)
+        cleaned = rules.finish(raw.text)
+        if not job.speculative:
+            self.stats.filtered.update(cleaned.filtered)
+        if cleaned.filtered:
+            log.debug("completion #%d: filtered by %s: %r -> %r", job.id, ", ".join(cleaned.filtered), raw.text, cleaned.text)
+        self.cache.put(p.prefix, p.suffix, gen_key, cleaned.text)
+        self._speculate(job, cleaned.text)
+        return self._answer(job, backend, raw, cleaned.text, t0)
+
+    def _delay(self, job: Job) -> float:
+        """Seconds to wait after the request came, for newer keystrokes to supersede it."""
+        return SPECULATION_IDLE_S if job.speculative else job.settings.completion.debounce_ms / 1000
+
+    def _failed(self, job: Job, backend: Backend, e: BackendError) -> Completion:
+        log.warning("completion #%d failed: %s", job.id, e)
+        return Completion("", backend.model_name, backend.template_name, status=Status.ERROR, error=str(e))
+
+    def _from_cache(self, job: Job, backend: Backend, text: str, t0: float) -> Completion:
         if job.speculative:
-            self.stats.speculativeTokens += raw.evaluated_tokens
-        else:
-            self.stats.tokensEvaluated += raw.evaluated_tokens
-            self.stats.tokensReused += raw.cached_tokens
-            self.stats.tokensGenerated += raw.generated_tokens
-        text = postprocess.clean(raw.text, job.cursor.suffix, scope)
+            return Completion(text)
+        self.stats.completion_cache_hits += 1
         total_ms = (time.perf_counter() - t0) * 1000
-        if s.cache.completion_cache_size > 0:
-            self._cache[(window.prefix, window.suffix, gen_key)] = text
-            if text:
-                self._recent.appendleft(_Shown(window.prefix, window.suffix, text))
-        if text and s.cache.speculative and s.cache.completion_cache_size > 0 and not job.speculative:
-            self._speculate(job, text)
+        log.info("completion #%d %s: from the completion cache in %.1f ms, chars=%d", job.id, job.key, total_ms, len(text))
+        return Completion(
+            text, backend.model_name, backend.template_name, cache_hit=True,
+            timings_ms={"prompt": 0.0, "decode": 0.0, "total": total_ms}, stop_reason="cache",
+        )
+
+    def _answer(self, job: Job, backend: Backend, raw: Result, text: str, t0: float) -> Completion:
+        total_ms = (time.perf_counter() - t0) * 1000
         log.info(
             "%s #%d %s: prompt=%d reused=%d evaluated=%d generated=%d prompt_ms=%.0f decode_ms=%.0f total_ms=%.0f stop=%s chars=%d",
-            "speculation" if job.speculative else "completion", job.id, job.key, raw.prompt_tokens, raw.cached_tokens, raw.evaluated_tokens, raw.generated_tokens,
-            raw.prompt_ms, raw.decode_ms, total_ms, raw.stop_reason, len(text),
+            "speculation" if job.speculative else "completion", job.id, job.key, raw.prompt_tokens, raw.cached_tokens,
+            raw.evaluated_tokens, raw.generated_tokens, raw.prompt_ms, raw.decode_ms, total_ms, raw.stop_reason, len(text),
         )
         return Completion(
             text=text,
@@ -379,38 +413,3 @@ class Engine:
             timings_ms={"prompt": raw.prompt_ms, "decode": raw.decode_ms, "total": total_ms},
             stop_reason=raw.stop_reason,
         )
-
-    def _from_cache(self, window: budget.Window, gen_key: tuple, s: Settings) -> str | None:
-        if s.cache.completion_cache_size <= 0:
-            return None
-        hit = self._cache.get((window.prefix, window.suffix, gen_key))
-        if hit is not None:
-            return hit
-        # Typed-through: the user typed the first characters of a recent suggestion.
-        for shown in self._recent:
-            if shown.suffix != window.suffix or not window.prefix.startswith(shown.prefix):
-                continue
-            typed = window.prefix[len(shown.prefix) :]
-            if typed and len(typed) < len(shown.text) and shown.text.startswith(typed):
-                return shown.text[len(typed) :]
-        return None
-
-
-def prompt_window(cursor: Cursor, settings: Settings, backend: Backend) -> budget.Window:
-    """The text around the cursor that goes into the prompt (the budget, within the context)."""
-    c = settings.completion
-    total = min(c.prompt_tokens, getattr(backend, "context_length", 1 << 30) - c.max_tokens - _TEMPLATE_SLACK)
-    # Characters beyond any plausible token budget never reach the per-line counting. The
-    # cut is on a coarse grid so the window's line anchors stay put while the user types.
-    span = max(total, 16) * 64
-    start = max(0, len(cursor.prefix) - span)
-    start -= start % (span // 4)
-    return budget.fit(
-        cursor.prefix[start:], cursor.suffix[:span], backend.count_tokens, max(total, 16), c.suffix_ratio,
-        anchor_lines=ANCHOR_LINES,
-    )
-
-
-def _scope_stop(text: str, scope: postprocess.Scope) -> int | None:
-    cut, ended = postprocess.cut(text, scope)
-    return len(cut) if ended else None

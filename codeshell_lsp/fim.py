@@ -8,7 +8,7 @@ Everything here is pure.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Literal, Mapping, Sequence
+from typing import Literal, Mapping, Sequence
 
 from .errors import TemplateError
 
@@ -21,7 +21,8 @@ class Family:
 
     ``markers`` are the token texts for (prefix, suffix, middle); ``order`` says how the
     parts are laid out; ``bos`` whether the family wants the model's BOS token first;
-    ``stops`` are token texts that end a completion besides end-of-generation.
+    ``stops`` are token texts that end a completion besides end-of-generation;
+    ``name_hints`` are model-name fragments that tell the family of a served model.
     """
 
     name: str
@@ -30,6 +31,7 @@ class Family:
     bos: bool
     stops: tuple[str, ...] = ()
     alt_markers: tuple[tuple[str, str, str], ...] = ()
+    name_hints: tuple[str, ...] = ()
 
 
 _STARCODER_STOPS = ("<|endoftext|>", "<fim_prefix>", "<fim_suffix>", "<fim_middle>", "<fim_pad>", "<file_sep>", "<|end|>")
@@ -38,8 +40,11 @@ FAMILIES: dict[str, Family] = {
     f.name: f
     for f in (
         # CodeShell's own layout; StarCoder's is the same texts.
-        Family("codeshell", ("<fim_prefix>", "<fim_suffix>", "<fim_middle>"), "psm", False, _STARCODER_STOPS),
-        Family("starcoder", ("<fim_prefix>", "<fim_suffix>", "<fim_middle>"), "psm", False, _STARCODER_STOPS),
+        Family("codeshell", ("<fim_prefix>", "<fim_suffix>", "<fim_middle>"), "psm", False, _STARCODER_STOPS, name_hints=("codeshell",)),
+        Family(
+            "starcoder", ("<fim_prefix>", "<fim_suffix>", "<fim_middle>"), "psm", False, _STARCODER_STOPS,
+            name_hints=("starcoder", "santacoder"),
+        ),
         Family(
             "codellama",
             ("▁<PRE>", "▁<SUF>", "▁<MID>"),
@@ -47,17 +52,22 @@ FAMILIES: dict[str, Family] = {
             True,
             ("▁<EOT>", "<EOT>"),
             alt_markers=(("<PRE>", "<SUF>", "<MID>"),),
+            name_hints=("codellama", "code-llama"),
         ),
-        Family("deepseek", ("<｜fim▁begin｜>", "<｜fim▁hole｜>", "<｜fim▁end｜>"), "psm", True, ("<|EOT|>", "<｜end▁of▁sentence｜>")),
+        Family(
+            "deepseek", ("<｜fim▁begin｜>", "<｜fim▁hole｜>", "<｜fim▁end｜>"), "psm", True, ("<|EOT|>", "<｜end▁of▁sentence｜>"),
+            name_hints=("deepseek",),
+        ),
         Family(
             "qwen",
             ("<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>"),
             "psm",
             False,
             ("<|fim_pad|>", "<|endoftext|>", "<|file_sep|>", "<|repo_name|>", "<|im_end|>", "<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>"),
+            name_hints=("qwen",),
         ),
         # Mistral's Codestral: [SUFFIX]suffix[PREFIX]prefix, the middle follows directly.
-        Family("codestral", ("[PREFIX]", "[SUFFIX]", "[MIDDLE]"), "spm", True, ()),
+        Family("codestral", ("[PREFIX]", "[SUFFIX]", "[MIDDLE]"), "spm", True, (), name_hints=("codestral",)),
         Family("prefix-only", None, "prefix", True, ()),
     )
 }
@@ -65,6 +75,8 @@ FAMILIES: dict[str, Family] = {
 # Detection order: most specific marker texts first (qwen's contain starcoder's as substrings
 # only textually; they are distinct tokens, but check them first anyway).
 _DETECT_ORDER = ("qwen", "codeshell", "deepseek", "codellama", "codestral")
+# Name-hint order: the first family whose hint the model name contains wins.
+_HINT_ORDER = ("qwen", "deepseek", "codellama", "codestral", "starcoder", "codeshell")
 
 
 @dataclass(frozen=True)
@@ -122,6 +134,15 @@ def detect_family(vocab: Mapping[str, int], arch: str = "") -> tuple[str, str]:
     return "prefix-only", "the model has no fill-in-the-middle tokens: completing from the text before the cursor only"
 
 
+def family_from_name(model_name: str) -> Family | None:
+    """The family a served model's name tells (``Qwen2.5-Coder-1.5B`` -> qwen), if any."""
+    low = model_name.lower()
+    for name in _HINT_ORDER:
+        if any(hint in low for hint in FAMILIES[name].name_hints):
+            return FAMILIES[name]
+    return None
+
+
 def bind(
     name: str,
     vocab: Mapping[str, int],
@@ -154,16 +175,6 @@ def bind(
     # Any FIM marker the model emits ends the middle.
     stops |= {i for i in ids if i is not None}
     return Template(family, ids[0], ids[1], ids[2], bos_id, frozenset(stops)), why
-
-
-def build_prompt(
-    template: Template,
-    tokenize: Callable[[str], list[int]],
-    prefix: str,
-    suffix: str,
-) -> list[int]:
-    """Tokenize prefix and suffix separately (no BOS) and assemble them."""
-    return template.assemble(tokenize(prefix), tokenize(suffix) if template.uses_suffix else [])
 
 
 # Marker texts for prompts sent as text (the server tokenizes them): Code Llama's

@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
+from .prompt import Span
+
 
 def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
     n = min(len(a), len(b))
@@ -26,20 +28,12 @@ def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
 
 
 @dataclass(frozen=True)
-class Span:
-    start: int
-    end: int  # exclusive
-
-    def __len__(self) -> int:
-        return self.end - self.start
-
-
-@dataclass(frozen=True)
 class Plan:
     keep: int  # leading tokens of sequence 0 kept as they are
     moved: Span | None  # new positions of the reused suffix cells (old start = moved.start - shift)
     shift: int  # how far the reused suffix cells move
     total: int  # prompt length
+    save: Span | None = None  # the new prompt's suffix chunk, copied to sequence 1 for the next request
 
     @property
     def reused(self) -> int:
@@ -55,21 +49,29 @@ def plan(
     cached_chunk: Span | None,
     prompt: Sequence[int],
     chunk: Span | None,
+    *,
+    reuse: bool = True,
+    can_shift: bool = True,
     min_chunk: int = 8,
 ) -> Plan:
     """Plan the evaluation of ``prompt`` given the cache.
 
     ``cached`` are the tokens in sequence 0, ``cached_chunk`` where the suffix copy in
-    sequence 1 sits; ``chunk`` is where the suffix chunk sits in ``prompt``. The last
-    prompt token is always evaluated (its logits start generation).
+    sequence 1 sits; ``chunk`` is where the suffix chunk sits in ``prompt`` (the
+    layout's suffix span). The last prompt token is always evaluated (its logits start
+    generation). ``reuse`` false plans a fresh evaluation that keeps nothing for later;
+    ``can_shift`` false (a model whose KV cells cannot move) reuses only the prefix.
     """
     total = len(prompt)
-    keep = min(common_prefix(cached, prompt), total - 1)
-    if cached_chunk is None or chunk is None or keep >= chunk.start:
-        return Plan(max(keep, 0), None, 0, total)
+    if not reuse:
+        return Plan(0, None, 0, total)
+    save = chunk if can_shift else None
+    keep = max(min(common_prefix(cached, prompt), total - 1), 0)
+    if cached_chunk is None or save is None or keep >= save.start:
+        return Plan(keep, None, 0, total, save)
     old = cached[cached_chunk.start : cached_chunk.end]
-    new = prompt[chunk.start : min(chunk.end, total - 1)]
+    new = prompt[save.start : min(save.end, total - 1)]
     n = common_prefix(old, new)
     if n < min_chunk:
-        return Plan(keep, None, 0, total)
-    return Plan(keep, Span(chunk.start, chunk.start + n), chunk.start - cached_chunk.start, total)
+        return Plan(keep, None, 0, total, save)
+    return Plan(keep, Span(save.start, save.start + n), save.start - cached_chunk.start, total, save)

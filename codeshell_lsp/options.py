@@ -8,15 +8,21 @@ and its default is used.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import re
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args, get_origin, get_type_hints
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
-TEMPLATES = ("auto", "codeshell", "starcoder", "codellama", "deepseek", "qwen", "codestral", "prefix-only")
-Template = Literal["auto", "codeshell", "starcoder", "codellama", "deepseek", "qwen", "codestral", "prefix-only"]
-Multiline = Literal["auto", "always", "never"]
-BackendKind = Literal["local", "llama-server", "openai"]
+from .fim import FAMILIES
+
+TEMPLATES = ("auto", *FAMILIES)
+BACKEND_KINDS = ("local", "llama-server", "openai")  # backends.factory builds each
+MULTILINE = ("auto", "always", "never")
+Template = Literal[TEMPLATES]  # type: ignore[valid-type]
+Multiline = Literal[MULTILINE]  # type: ignore[valid-type]
+BackendKind = Literal[BACKEND_KINDS]  # type: ignore[valid-type]
 
 
 def _meta(doc: str, lo: float | None = None, hi: float | None = None) -> dict[str, Any]:
@@ -42,7 +48,8 @@ class CompletionSettings:
     suffix_ratio: float = field(default=0.25, metadata=_meta("share of the budget for text after the cursor", 0.0, 1.0))
     multiline: Multiline = field(default="auto", metadata=_meta("auto: one line if text follows the cursor, else a block"))
     stop: list[str] = field(default_factory=list, metadata=_meta("extra stop strings"))
-    debounce_ms: int = field(default=0, metadata=_meta("wait this long for newer keystrokes before starting work", 0, 5000))
+    filters: bool = field(default=True, metadata=_meta("postprocessing filters (repetition, indentation, duplicates, brackets); false shows what the model generated, cut to its scope"))
+    debounce_ms: int | Literal["auto"] = field(default=0, metadata=_meta("wait this long (ms) for newer keystrokes before starting work; auto: learned from your typing rhythm and the model's speed", 0, 5000))
     load_timeout_ms: int = field(default=30000, metadata=_meta("how long a request waits for the model to load", 0, 600000))
 
 
@@ -79,12 +86,64 @@ class Settings:
         result = _load(cls, data, base if base is not None else cls(), "", problems)
         return result, problems
 
+    @classmethod
+    def layered(cls, tree: Any, cli_tree: dict[str, Any]) -> tuple["Settings", list[str]]:
+        """Settings from what the editor sent, with command-line flags winning; the
+        problems are those of the editor's tree (flags were checked when parsed)."""
+        settings, problems = cls.from_dict(tree)
+        settings, _ = cls.from_dict(cli_tree, settings)
+        return settings, problems
+
     def to_dict(self) -> dict[str, Any]:
         """The camelCase tree (what a client would send)."""
         return _dump(self)
 
+    def load_key(self, model: str | None) -> tuple[Any, ...]:
+        """What the loaded backend depends on: a change here means loading it again."""
+        m, b = self.model, self.backend
+        return (model, m.path, m.context_length, m.threads, m.gpu_layers, m.template,
+                b.kind, b.url, b.model, b.api_key_env, b.timeout_ms)
+
     def replace(self, **sections: Any) -> "Settings":
         return dataclasses.replace(self, **sections)
+
+
+def merge(base: Any, over: Any) -> Any:
+    """``over`` laid over ``base``, object by object (``None`` in ``over`` keeps ``base``)."""
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = dict(base)
+        for k, v in over.items():
+            out[k] = merge(base.get(k), v)
+        return out
+    return over if over is not None else base
+
+
+# Command-line flags -> settings keys, for whichever of them a command has.
+_FLAGS = (
+    ("threads", "model.threads"),
+    ("ctx", "model.contextLength"),
+    ("template", "model.template"),
+    ("max_tokens", "completion.maxTokens"),
+    ("temperature", "completion.temperature"),
+    ("multiline", "completion.multiline"),
+    ("backend", "backend.kind"),
+    ("url", "backend.url"),
+)
+
+
+def flags_tree(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings tree the command-line flags in ``args`` set (server, CLI commands and
+    benchmarks all turn flags into settings here)."""
+    tree: dict[str, Any] = {}
+    pairs = [(key, getattr(args, flag, None)) for flag, key in _FLAGS]
+    if getattr(args, "no_cache_reuse", False):
+        pairs.append(("cache.reuse", False))
+    for key, value in pairs:
+        if value is None or value == "" or (key in ("model.threads", "model.contextLength", "completion.maxTokens") and not value):
+            continue
+        section, name = key.split(".")
+        tree.setdefault(section, {})[name] = value
+    return tree
 
 
 def camel(name: str) -> str:
@@ -127,6 +186,14 @@ def _load(cls: type, data: Any, base: Any, where: str, problems: list[str]) -> A
 
 def _coerce(tp: Any, raw: Any, meta: Any) -> tuple[bool, Any, str]:
     origin = get_origin(tp)
+    if origin in (Union, UnionType):
+        whys = []
+        for option in get_args(tp):
+            ok, value, why = _coerce(option, raw, meta)
+            if ok:
+                return ok, value, why
+            whys.append(why)
+        return False, None, " or ".join(whys)
     if origin is Literal:
         choices = get_args(tp)
         if raw in choices:

@@ -1,7 +1,8 @@
 """The language server: LSP features translated into engine calls and back.
 
-Everything stateful lives in ``Engine`` (model, queue, cache, stats) and in
-``Session`` (settings and what the user was already told); handlers stay thin.
+Module-level ``@server.feature`` handlers, each a few lines. Everything stateful
+lives in the ``Engine`` (model, queue, cache, stats); the server keeps the settings
+and what the user was already told. Settings are merged and judged in ``options``.
 """
 
 from __future__ import annotations
@@ -22,14 +23,19 @@ from pygls.protocol import LanguageServerProtocol
 
 from . import __version__
 from .context import Cursor, Encoding, clamp_position, cursor_at
-from .engine import Completion, Engine
+from .context import index_to_column
+from .engine import Completion, Engine, Status
 from .errors import CodeshellError
 from .log import LOGGER_NAME, get_logger
-from .options import Settings
+from .options import Settings, camel, flags_tree, merge
 
 log = get_logger(__name__)
 
 STATS_METHOD = "codeshell/stats"
+# What the editor reports about suggestions (counted locally; nothing leaves the machine).
+SHOWN_METHOD = "codeshell/didShowCompletion"
+ACCEPTED_METHOD = "codeshell/didAcceptCompletion"
+PARTIALLY_ACCEPTED_METHOD = "codeshell/didPartiallyAcceptCompletion"
 CONFIG_SECTION = "codeshell"
 
 
@@ -64,22 +70,28 @@ class Protocol(LanguageServerProtocol):
 
 
 class CodeshellServer(LanguageServer):
-    def __init__(self, cli_model: str | None = None, cli_settings: dict[str, Any] | None = None) -> None:
+    def __init__(self) -> None:
         super().__init__(
             "codeshell-lsp",
             __version__,
             protocol_cls=Protocol,
             text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
         )
-        self.cli_model = cli_model
-        self.cli_settings = cli_settings or {}
-        self.settings, _ = Settings.from_dict(self.cli_settings)
+        self.cli_model: str | None = None
+        self.cli_settings: dict[str, Any] = {}
+        self.settings = Settings()
         self.engine = Engine(self.settings)
         self._told: set[str] = set()
         self._loaded_key: tuple[Any, ...] | None = None
         self._load: Future[Any] | None = None
         self._initialized = False
         self._init_options: dict[str, Any] = {}
+
+    def configure(self, cli_model: str | None, cli_settings: dict[str, Any]) -> None:
+        """The model and settings given on the command line (they win over the editor's)."""
+        self.cli_model, self.cli_settings = cli_model, cli_settings
+        self.settings, _ = Settings.from_dict(cli_settings)
+        self.engine.settings = self.settings
 
     # --- telling the user -------------------------------------------------------------
 
@@ -99,16 +111,12 @@ class CodeshellServer(LanguageServer):
     # --- settings and model --------------------------------------------------------------
 
     def apply_settings(self, tree: Any, source: str) -> None:
-        """Merge a settings tree (CLI flags win), report problems, reload the model if needed."""
-        settings, problems = Settings.from_dict(tree, Settings())
-        settings, _ = Settings.from_dict(self.cli_settings, settings)
+        """Take a settings tree (CLI flags win), report problems, reload the model if needed."""
+        settings, problems = Settings.layered(tree, self.cli_settings)
         for p in problems:
             self.tell(f"setting {p} ({source})")
         self.settings = settings
-        m = settings.model
-        b = settings.backend
-        key = (self.cli_model, m.path, m.context_length, m.threads, m.gpu_layers, m.template,
-               b.kind, b.url, b.model, b.api_key_env, b.timeout_ms)
+        key = settings.load_key(self.cli_model)
         self.engine.settings = settings
         if key != self._loaded_key:
             self._loaded_key = key
@@ -185,21 +193,21 @@ class CodeshellServer(LanguageServer):
         line, character = clamp_position(text, position.line, position.character, encoding)
         cursor = cursor_at(text, line, character, encoding)
         # Submitted before any await: requests reach the engine in the order they came.
-        job = self.engine.submit(uri, cursor, self.settings)
+        job = self.engine.submit(uri, cursor, self.settings, doc.language_id or "")
         try:
             if self.engine.backend is None:
                 # Queued behind a load in progress: wait for it, up to completion.loadTimeoutMs.
                 timeout = self.settings.completion.load_timeout_ms / 1000
                 if not await asyncio.to_thread(self.engine.wait_loaded, timeout):
                     log.info("model still loading after %.0f s: empty result", timeout)
-                    self.engine.cancel(job, "load-timeout")
+                    self.engine.cancel(job, Status.LOAD_TIMEOUT)
             result = await asyncio.wrap_future(job.future)
         except asyncio.CancelledError:
             self.engine.cancel(job)
             raise
-        if result.status == "error":
+        if result.status is Status.ERROR:
             self.tell(result.error)
-        if result.status == "cancelled":
+        if result.status is Status.CANCELLED:
             # $/cancelRequest reached a running job: LSP's RequestCancelled answer.
             raise asyncio.CancelledError()
         return result, cursor, types.Position(line, character)
@@ -209,101 +217,118 @@ def _supports_progress(caps: types.ClientCapabilities | None) -> bool:
     return bool(caps and caps.window and caps.window.work_done_progress)
 
 
-def _merge(base: Any, over: Any) -> Any:
-    if isinstance(base, dict) and isinstance(over, dict):
-        out = dict(base)
-        for k, v in over.items():
-            out[k] = _merge(base.get(k), v)
-        return out
-    return over if over is not None else base
-
-
 def _word_range(cursor: Cursor, pos: types.Position, encoding: Encoding) -> types.Range:
-    from .context import index_to_column
-
     word = cursor.word_before
     line = cursor.line_before
     start_col = index_to_column(line, len(line) - len(word), encoding)
     return types.Range(types.Position(pos.line, start_col), pos)
 
 
-def build_server(cli_model: str | None = None, cli_settings: dict[str, Any] | None = None) -> CodeshellServer:
-    server = CodeshellServer(cli_model, cli_settings)
+server = CodeshellServer()
 
-    @server.feature(types.INITIALIZE)
-    def initialize(ls: CodeshellServer, params: types.InitializeParams) -> None:
-        opts = params.initialization_options
-        ls._init_options = opts if isinstance(opts, dict) else {}
-        if opts is not None and not isinstance(opts, dict):
-            log.warning("initializationOptions is not an object; ignored")
-        # Start loading at once; initialize still answers immediately.
-        ls.apply_settings(ls._init_options, "initializationOptions")
 
-    @server.feature(types.INITIALIZED)
-    async def initialized(ls: CodeshellServer, params: types.InitializedParams) -> None:
-        _forward_logs(ls)
-        ls._initialized = True
-        if ls._load is not None and not ls._load.done():
-            asyncio.ensure_future(ls.report_load_progress(ls._load))
+@server.feature(types.INITIALIZE)
+def initialize(ls: CodeshellServer, params: types.InitializeParams) -> None:
+    opts = params.initialization_options
+    ls._init_options = opts if isinstance(opts, dict) else {}
+    if opts is not None and not isinstance(opts, dict):
+        log.warning("initializationOptions is not an object; ignored")
+    # Start loading at once; initialize still answers immediately.
+    ls.apply_settings(ls._init_options, "initializationOptions")
+
+
+@server.feature(types.INITIALIZED)
+async def initialized(ls: CodeshellServer, params: types.InitializedParams) -> None:
+    _forward_logs(ls)
+    ls._initialized = True
+    if ls._load is not None and not ls._load.done():
+        asyncio.ensure_future(ls.report_load_progress(ls._load))
+    pulled = await ls.pull_configuration()
+    if pulled:
+        ls.apply_settings(merge(ls._init_options, pulled), "workspace configuration")
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+async def did_change_configuration(ls: CodeshellServer, params: types.DidChangeConfigurationParams) -> None:
+    pushed = params.settings
+    if isinstance(pushed, dict) and isinstance(pushed.get(CONFIG_SECTION), dict):
+        ls.apply_settings(merge(ls._init_options, pushed[CONFIG_SECTION]), "didChangeConfiguration")
+    else:
         pulled = await ls.pull_configuration()
-        if pulled:
-            ls.apply_settings(_merge(ls._init_options, pulled), "workspace configuration")
+        ls.apply_settings(merge(ls._init_options, pulled), "workspace configuration")
 
-    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
-    async def did_change_configuration(ls: CodeshellServer, params: types.DidChangeConfigurationParams) -> None:
-        pushed = params.settings
-        if isinstance(pushed, dict) and isinstance(pushed.get(CONFIG_SECTION), dict):
-            ls.apply_settings(_merge(ls._init_options, pushed[CONFIG_SECTION]), "didChangeConfiguration")
-        else:
-            pulled = await ls.pull_configuration()
-            ls.apply_settings(_merge(ls._init_options, pulled), "workspace configuration")
 
-    @server.feature(
-        types.TEXT_DOCUMENT_COMPLETION,
-        types.CompletionOptions(trigger_characters=[".", "(", " ", "\n"], resolve_provider=False),
+@server.feature(
+    types.TEXT_DOCUMENT_COMPLETION,
+    types.CompletionOptions(trigger_characters=[".", "(", " ", "\n"], resolve_provider=False),
+)
+async def completion(ls: CodeshellServer, params: types.CompletionParams) -> types.CompletionList:
+    empty = types.CompletionList(is_incomplete=True, items=[])
+    found = await ls.complete_at(params.text_document.uri, params.position)
+    if found is None or not found[0].text:
+        return empty
+    result, cursor, pos = found
+    encoding = ls.encoding
+    new_text = cursor.word_before + result.text
+    first = new_text.split("\n", 1)[0]
+    item = types.CompletionItem(
+        label=first.strip() or new_text.strip().split("\n", 1)[0],
+        kind=types.CompletionItemKind.Text,
+        detail=result.model,
+        documentation=types.MarkupContent(kind=types.MarkupKind.PlainText, value=new_text),
+        filter_text=new_text,
+        sort_text="0",
+        preselect=True,
+        insert_text_format=types.InsertTextFormat.PlainText,
+        text_edit=types.TextEdit(range=_word_range(cursor, pos, encoding), new_text=new_text),
     )
-    async def completion(ls: CodeshellServer, params: types.CompletionParams) -> types.CompletionList:
-        empty = types.CompletionList(is_incomplete=True, items=[])
-        found = await ls.complete_at(params.text_document.uri, params.position)
-        if found is None or not found[0].text:
-            return empty
-        result, cursor, pos = found
-        encoding = ls.encoding
-        new_text = cursor.word_before + result.text
-        first = new_text.split("\n", 1)[0]
-        item = types.CompletionItem(
-            label=first.strip() or new_text.strip().split("\n", 1)[0],
-            kind=types.CompletionItemKind.Text,
-            detail=result.model,
-            documentation=types.MarkupContent(kind=types.MarkupKind.PlainText, value=new_text),
-            filter_text=new_text,
-            sort_text="0",
-            preselect=True,
-            insert_text_format=types.InsertTextFormat.PlainText,
-            text_edit=types.TextEdit(range=_word_range(cursor, pos, encoding), new_text=new_text),
-        )
-        # Incomplete: typing on should ask again (the next suggestion may differ).
-        return types.CompletionList(is_incomplete=True, items=[item])
+    # Incomplete: typing on should ask again (the next suggestion may differ).
+    return types.CompletionList(is_incomplete=True, items=[item])
 
-    @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
-    async def inline_completion(ls: CodeshellServer, params: types.InlineCompletionParams) -> types.InlineCompletionList:
-        found = await ls.complete_at(params.text_document.uri, params.position)
-        if found is None or not found[0].text:
-            return types.InlineCompletionList(items=[])
-        result, _, pos = found
-        return types.InlineCompletionList(
-            items=[types.InlineCompletionItem(insert_text=result.text, range=types.Range(pos, pos))]
-        )
 
-    @server.feature(STATS_METHOD)
-    def stats(ls: CodeshellServer, params: Any) -> dict[str, Any]:
-        return dict(vars(ls.engine.stats))
+@server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
+async def inline_completion(ls: CodeshellServer, params: types.InlineCompletionParams) -> types.InlineCompletionList:
+    found = await ls.complete_at(params.text_document.uri, params.position)
+    if found is None or not found[0].text:
+        return types.InlineCompletionList(items=[])
+    result, _, pos = found
+    return types.InlineCompletionList(
+        items=[types.InlineCompletionItem(insert_text=result.text, range=types.Range(pos, pos))]
+    )
 
-    @server.feature(types.SHUTDOWN)
-    def shutdown(ls: CodeshellServer, params: Any) -> None:
-        ls.engine.close()
 
-    return server
+@server.feature(STATS_METHOD)
+def stats(ls: CodeshellServer, params: Any) -> dict[str, Any]:
+    return {camel(k): v for k, v in ls.engine.stats.to_json().items()}
+
+
+@server.feature(SHOWN_METHOD)
+def did_show_completion(ls: CodeshellServer, params: Any) -> None:
+    ls.engine.stats.shown += 1
+
+
+@server.feature(ACCEPTED_METHOD)
+def did_accept_completion(ls: CodeshellServer, params: Any) -> None:
+    ls.engine.stats.accepted += 1
+    ls.engine.stats.accepted_chars += len(_param(params, "text", str) or "")
+
+
+@server.feature(PARTIALLY_ACCEPTED_METHOD)
+def did_partially_accept_completion(ls: CodeshellServer, params: Any) -> None:
+    ls.engine.stats.partially_accepted += 1
+    ls.engine.stats.accepted_chars += max(0, _param(params, "acceptedLength", int) or 0)
+
+
+def _param(params: Any, name: str, kind: type) -> Any:
+    """A field of a notification's params (pygls hands unknown methods' params over as
+    objects with attributes); None when absent or of the wrong type."""
+    value = params.get(name) if isinstance(params, dict) else getattr(params, name, None)
+    return value if isinstance(value, kind) and not isinstance(value, bool) else None
+
+
+@server.feature(types.SHUTDOWN)
+def shutdown(ls: CodeshellServer, params: Any) -> None:
+    ls.engine.close()
 
 
 class _LspLogHandler(logging.Handler):
@@ -334,18 +359,8 @@ def _forward_logs(ls: CodeshellServer) -> None:
         root.addHandler(_LspLogHandler(ls, asyncio.get_running_loop()))
 
 
-def cli_overrides(args: argparse.Namespace) -> dict[str, Any]:
-    """Settings given as CLI flags: they win over what the editor sends."""
-    model: dict[str, Any] = {}
-    if getattr(args, "threads", None):
-        model["threads"] = args.threads
-    if getattr(args, "ctx", None):
-        model["contextLength"] = args.ctx
-    return {"model": model} if model else {}
-
-
 def run_serve(args: argparse.Namespace) -> int:
-    server = build_server(getattr(args, "model", None), cli_overrides(args))
+    server.configure(getattr(args, "model", None), flags_tree(args))
     if getattr(args, "tcp", False):
         log.info("listening on %s:%d", args.host, args.port)
         server.start_tcp(args.host, args.port)

@@ -1,25 +1,27 @@
-"""The one interface every completion backend implements, and what it returns."""
+"""The one interface every completion backend implements, what it is given and what it returns."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import TYPE_CHECKING, Callable, Protocol
+
+from .. import fim
+
+if TYPE_CHECKING:
+    from ..postprocess import Policy
+    from ..prompt import Prompt
 
 
 @dataclass(frozen=True)
-class Request:
-    """One completion to compute: the (budget-cut) text around the cursor and how to generate."""
+class Generation:
+    """How to generate: sampling and limits, and whether KV reuse is allowed."""
 
-    prefix: str
-    suffix: str
     max_tokens: int = 64
     temperature: float = 0.0
     top_k: int = 10
     top_p: float = 0.95
-    stop: tuple[str, ...] = ()
-    reuse: bool = True
     seed: int = 0
-    extra: tuple[tuple[str, str], ...] = ()  # (file name, text) of other open files, for backends that use them
+    reuse: bool = True
 
 
 @dataclass
@@ -33,13 +35,10 @@ class Result:
     generated_tokens: int = 0
     prompt_ms: float = 0.0
     decode_ms: float = 0.0
-    stop_reason: str = ""  # eog | stop | length | scope
+    stop_reason: str = ""  # eog | length | one of Policy.stop_at's reasons
     timings: dict[str, float] = field(default_factory=dict)
 
 
-# Called with the text generated so far; returns the index to cut at when the
-# completion is complete (scope ended), or None to go on.
-StopCheck = Callable[[str], "int | None"]
 IsCancelled = Callable[[], bool]
 
 
@@ -47,11 +46,20 @@ class Backend(Protocol):
     model_name: str
     template_name: str
     template_note: str
+    context_length: int  # tokens a prompt plus its completion may take
+    fim: fim.Template | fim.Family | None  # the prompt form it takes (see prompt.py)
+
+    def prepare(self, cancelled: IsCancelled) -> None:
+        """Learn what the prompt needs before it is built (e.g. the served model's name)."""
 
     def count_tokens(self, text: str) -> int:
         """Tokens ``text`` costs in a prompt (exact for local models, estimated for remote)."""
 
-    def complete(self, request: Request, stop_check: StopCheck, cancelled: IsCancelled) -> Result:
-        """Generate the middle; raise ``errors.Cancelled`` when ``cancelled()`` turns true."""
+    def tokenize(self, text: str) -> list[int]:
+        """Token ids of ``text`` without BOS (called only when ``fim`` is a Template)."""
+
+    def complete(self, prompt: Prompt, gen: Generation, policy: Policy, cancelled: IsCancelled) -> Result:
+        """Generate the middle, asking ``policy.stop_at`` after each piece whether to stop;
+        raise ``errors.Cancelled`` when ``cancelled()`` turns true."""
 
     def close(self) -> None: ...

@@ -1,34 +1,29 @@
-"""Choosing and building the backend the settings ask for."""
+"""Choosing and building the backend the settings ask for: one entry per backend kind."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from typing import Callable
 
 from ..errors import BackendError, ModelLoadError
 from ..log import get_logger
 from ..model_file import check_file, inspect, resolve_model
-from ..options import Settings
+from ..options import BACKEND_KINDS, Settings
 from .base import Backend
 
 log = get_logger(__name__)
 
 
-def make_backend(model: str | Path | None, settings: Settings) -> Backend:
-    """The backend ``backend.kind`` names. For ``local``, load the model (``model``
-    overrides ``model.path`` and the rest of the resolution); a remote backend loads
-    nothing and does not touch the network until the first completion, so a server
-    that is down now is picked up when it comes back."""
-    if settings.backend.kind != "local":
-        return _remote(model, settings)
-    import time
-
+def _local(model: str | Path | None, settings: Settings) -> Backend:
+    """Load the model in-process (``model`` overrides ``model.path`` and the rest of the resolution)."""
     from .local import LocalBackend
 
     path, origin = resolve_model(model, settings.model.path)
     check_file(path)
     t0 = time.perf_counter()
     try:
-        backend = LocalBackend(path, settings)
+        backend = LocalBackend(path, settings.model)
     except ModelLoadError:
         # llama.cpp says little; reading the file ourselves usually names the cause
         # (truncation, an architecture it does not know).
@@ -41,20 +36,37 @@ def make_backend(model: str | Path | None, settings: Settings) -> Backend:
     return backend
 
 
-def _remote(model: str | Path | None, settings: Settings) -> Backend:
+def _llama_server(model: str | Path | None, settings: Settings) -> Backend:
+    from .llama_server import LlamaServerBackend
+
+    return LlamaServerBackend(settings.backend)
+
+
+def _openai(model: str | Path | None, settings: Settings) -> Backend:
+    from .openai import OpenAIBackend
+
+    return OpenAIBackend(settings.backend, settings.model.template)
+
+
+BACKENDS: dict[str, Callable[[str | Path | None, Settings], Backend]] = {
+    "local": _local,
+    "llama-server": _llama_server,
+    "openai": _openai,
+}
+assert tuple(BACKENDS) == BACKEND_KINDS, "options.BACKEND_KINDS and the backends built here must agree"
+
+
+def make_backend(model: str | Path | None, settings: Settings) -> Backend:
+    """The backend ``backend.kind`` names. A remote backend loads nothing and does not
+    touch the network until the first completion, so a server that is down now is
+    picked up when it comes back."""
     kind = settings.backend.kind
-    backend: Backend
-    if kind == "llama-server":
-        from .llama_server import LlamaServerBackend
-
-        backend = LlamaServerBackend(settings)
-    elif kind == "openai":
-        from .openai import OpenAIBackend
-
-        backend = OpenAIBackend(settings)
-    else:
-        raise BackendError(f"unknown backend.kind {kind!r}; choose local, llama-server or openai")
-    if model:
-        log.info("backend.kind is %s: the model file %s is not loaded", kind, model)
-    log.info("completions from %s (%s)", backend.model_name, backend.template_note)
+    build = BACKENDS.get(kind)
+    if build is None:
+        raise BackendError(f"unknown backend.kind {kind!r}; choose one of {', '.join(BACKENDS)}")
+    backend = build(model, settings)
+    if kind != "local":
+        if model:
+            log.info("backend.kind is %s: the model file %s is not loaded", kind, model)
+        log.info("completions from %s (%s)", backend.model_name, backend.template_note)
     return backend

@@ -18,7 +18,7 @@ import math
 import os
 import threading
 import time
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable
 from urllib.parse import urlsplit
 
 import httpx
@@ -26,7 +26,10 @@ import httpx
 from .. import __version__
 from ..errors import BackendError, Cancelled
 from ..log import get_logger
-from .base import IsCancelled, StopCheck
+from .base import IsCancelled
+
+if TYPE_CHECKING:
+    from ..postprocess import Policy
 
 log = get_logger(__name__)
 
@@ -140,11 +143,10 @@ class TokenEstimate:
 
 
 class Generated:
-    """Streamed text so far, cut at the first stop string or where ``stop_check`` ends the scope."""
+    """Streamed text so far, cut where the postprocessing policy says generation ends."""
 
-    def __init__(self, stops: tuple[str, ...], stop_check: StopCheck) -> None:
-        self.stops = tuple(s for s in stops if s)
-        self.stop_check = stop_check
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
         self.text = ""
         self.pieces = 0
         self.reason = ""
@@ -158,13 +160,9 @@ class Generated:
             self.t_first = time.perf_counter()
         self.pieces += 1
         self.text += piece
-        hits = [i for i in (self.text.find(s) for s in self.stops) if i >= 0]
-        if hits:
-            self.text, self.reason = self.text[: min(hits)], "stop"
-            return True
-        at = self.stop_check(self.text)
-        if at is not None:
-            self.text, self.reason = self.text[:at], "scope"
+        stop = self.policy.stop_at(self.text)
+        if stop is not None:
+            self.text, self.reason = self.text[: stop[0]], stop[1]
             return True
         return False
 

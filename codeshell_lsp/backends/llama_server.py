@@ -10,12 +10,16 @@ counters are the server's even when the stream is cut short.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..log import get_logger
-from ..options import Settings
-from .base import IsCancelled, Request, Result, StopCheck
+from ..options import BackendSettings
+from ..prompt import Prompt
+from .base import Generation, IsCancelled, Result
 from .http import Generated, HttpClient, ServerGarbled, TokenEstimate, api_key, base_url
+
+if TYPE_CHECKING:
+    from ..postprocess import Policy
 
 log = get_logger(__name__)
 
@@ -24,9 +28,10 @@ _STOP_TYPES = {"eos": "eog", "word": "stop", "limit": "length"}
 
 class LlamaServerBackend:
     template_name = "server"
+    fim = None  # the server assembles the prompt from the text around the cursor
+    context_length = 1 << 30  # the server's own; it fits the prompt itself
 
-    def __init__(self, settings: Settings) -> None:
-        b = settings.backend
+    def __init__(self, b: BackendSettings) -> None:
         self.url = base_url(b.url, "llama-server")
         self.model = b.model  # chooses the model of a llama-server in router mode
         self.model_name = b.model or f"llama-server at {self.url}"
@@ -38,24 +43,29 @@ class LlamaServerBackend:
         """Estimated (the server's tokenizer is a round trip away): see ``TokenEstimate``."""
         return self.estimate(text)
 
-    def complete(self, request: Request, stop_check: StopCheck, cancelled: IsCancelled) -> Result:
+    def prepare(self, cancelled: IsCancelled) -> None:
+        pass
+
+    def tokenize(self, text: str) -> list[int]:
+        raise NotImplementedError("llama-server takes the prompt as text")
+
+    def complete(self, prompt: Prompt, gen: Generation, policy: Policy, cancelled: IsCancelled) -> Result:
         body: dict[str, Any] = {
-            "input_prefix": request.prefix,
-            "input_suffix": request.suffix,
-            "input_extra": [{"filename": name, "text": text} for name, text in request.extra],
-            "n_predict": request.max_tokens,
-            "temperature": request.temperature,
-            "top_k": request.top_k,
-            "top_p": request.top_p,
-            "seed": request.seed,
-            "stop": list(request.stop),
-            "cache_prompt": request.reuse,
+            "input_prefix": prompt.prefix,
+            "input_suffix": prompt.suffix,
+            "n_predict": gen.max_tokens,
+            "temperature": gen.temperature,
+            "top_k": gen.top_k,
+            "top_p": gen.top_p,
+            "seed": gen.seed,
+            "stop": list(policy.stops),
+            "cache_prompt": gen.reuse,
             "stream": True,
             "timings_per_token": True,
         }
         if self.model:
             body["model"] = self.model
-        out = Generated(request.stop, stop_check)
+        out = Generated(policy)
         last: dict[str, Any] = {}
 
         def on_event(event: Any) -> bool:
@@ -73,7 +83,7 @@ class LlamaServerBackend:
         self.http.stream("/infill", body, on_event, cancelled)
         t1 = time.perf_counter()
         timings = last.get("timings") if isinstance(last.get("timings"), dict) else {}
-        n_bytes = sum(len(s.encode("utf-8")) for s in (request.prefix, request.suffix, *(t for _, t in request.extra)))
+        n_bytes = sum(len(s.encode("utf-8")) for s in (prompt.prefix, prompt.suffix))
         evaluated = _int(timings, "prompt_n")
         cached = _int(timings, "cache_n")
         if cached is None and evaluated is not None and _int(last, "tokens_evaluated") is not None:
@@ -84,7 +94,7 @@ class LlamaServerBackend:
         t_first = out.t_first or t1
         return Result(
             text=out.text,
-            prompt_tokens=prompt if prompt is not None else self.estimate(request.prefix + request.suffix),
+            prompt_tokens=prompt if prompt is not None else self.estimate(prompt.prefix + prompt.suffix),
             cached_tokens=cached or 0,
             evaluated_tokens=evaluated if evaluated is not None else 0,
             generated_tokens=_int(timings, "predicted_n") or out.pieces,

@@ -17,29 +17,33 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from cachetools import LRUCache
 
 from .. import fim
 from ..errors import BackendError, Cancelled
-from ..kvplan import Plan, Span, plan
+from ..kvplan import Plan, plan
 from ..log import get_logger
-from ..options import Settings
+from ..options import ModelSettings
+from ..prompt import Prompt, Span
 from ..sampling import sample
-from .base import IsCancelled, Request, Result, StopCheck
+from .base import Generation, IsCancelled, Result
 from .llama_runtime import KVCacheFull, LlamaRuntime
+
+if TYPE_CHECKING:
+    from ..postprocess import Policy
 
 log = get_logger(__name__)
 
 
 class LocalBackend:
-    def __init__(self, path: Path, settings: Settings) -> None:
-        m = settings.model
+    def __init__(self, path: Path, m: ModelSettings) -> None:
         self.rt = LlamaRuntime(path, n_ctx=m.context_length, threads=m.threads, gpu_layers=m.gpu_layers)
         self.arch = self.rt.meta("general.architecture") or ""
         self.model_name = self.rt.meta("general.name") or path.stem
-        self.template, self.template_note = fim.bind(
+        self.fim, self.template_note = fim.bind(
             m.template, self.rt.vocab_texts(), self.rt.bos, self.rt.eog_ids(), self.arch
         )
         self.context_length = self.rt.n_ctx
@@ -50,7 +54,7 @@ class LocalBackend:
 
     @property
     def template_name(self) -> str:
-        return self.template.name
+        return self.fim.name
 
     def count_tokens(self, text: str) -> int:
         n = self._counts.get(text)
@@ -62,17 +66,8 @@ class LocalBackend:
     def tokenize(self, text: str) -> list[int]:
         return self.rt.tokenize(text)
 
-    def prompt_for(self, prefix: str, suffix: str) -> tuple[list[int], Span | None]:
-        """The prompt's tokens and where its suffix chunk lies (None: no shiftable chunk)."""
-        t = self.template
-        pre = self.rt.tokenize(prefix)
-        suf = self.rt.tokenize(suffix) if t.uses_suffix else []
-        prompt = t.assemble(pre, suf)
-        if t.family.order != "psm":
-            # prefix-only and suffix-first layouts only ever append while typing.
-            return prompt, None
-        start = (1 if t.family.bos and t.bos_id is not None else 0) + 1 + len(pre)
-        return prompt, Span(start, start + 1 + len(suf))
+    def prepare(self, cancelled: IsCancelled) -> None:
+        pass
 
     def _forget(self) -> None:
         self.rt.clear()
@@ -89,10 +84,8 @@ class LocalBackend:
 
         return self.rt.decode(tokens, base, 0, cancelled, committed)
 
-    def _evaluate(self, prompt: list[int], chunk: Span | None, reuse: bool, cancelled: IsCancelled) -> tuple[Plan, np.ndarray]:
-        if not reuse:
-            self._forget()
-        p = plan(self._cached, self._chunk if self.rt.can_shift else None, prompt, chunk)
+    def _evaluate(self, prompt: list[int], p: Plan, cancelled: IsCancelled) -> tuple[Plan, np.ndarray]:
+        """Carry out plan ``p``: keep, move and decode as it says."""
         rt = self.rt
         try:
             rt.seq_rm(0, p.keep, -1)
@@ -116,7 +109,7 @@ class LocalBackend:
             # Reuse left no room (cells still held for the old prompt): start from an empty cache.
             log.warning("KV cache full while reusing; evaluating the prompt from scratch")
             self._forget()
-            p = Plan(0, None, 0, len(prompt))
+            p = Plan(0, None, 0, len(prompt), p.save)
             logits = self._decode(prompt, cancelled)
         except BaseException:
             # Sequence 0 is exact (decode trims an unfinished chunk); the suffix copy may be half-moved.
@@ -124,49 +117,48 @@ class LocalBackend:
             self._chunk = None
             raise
         rt.seq_rm(1, -1, -1)
-        if chunk is not None and reuse:
-            rt.seq_cp(0, 1, chunk.start, chunk.end)
-        self._chunk = chunk if reuse else None
+        if p.save is not None:
+            rt.seq_cp(0, 1, p.save.start, p.save.end)
+        self._chunk = p.save
         assert logits is not None
         return p, logits
 
-    def complete(self, request: Request, stop_check: StopCheck, cancelled: IsCancelled) -> Result:
+    def complete(self, prompt: Prompt, gen: Generation, policy: Policy, cancelled: IsCancelled) -> Result:
         t0 = time.perf_counter()
-        prompt, chunk = self.prompt_for(request.prefix, request.suffix)
-        room = self.context_length - len(prompt)
+        tokens = list(prompt.tokens)
+        room = self.context_length - len(tokens)
         if room < 1:
             raise BackendError(
-                f"the prompt has {len(prompt)} tokens but the context holds {self.context_length}: "
+                f"the prompt has {len(tokens)} tokens but the context holds {self.context_length}: "
                 "lower completion.promptTokens or raise model.contextLength"
             )
+        chunk = prompt.layout.suffix if prompt.layout else None
+        p = plan(self._cached, self._chunk, tokens, chunk, reuse=gen.reuse, can_shift=self.rt.can_shift)
         self._prompt_evaluated = 0
         try:
-            p, logits = self._evaluate(prompt, chunk, request.reuse, cancelled)
+            p, logits = self._evaluate(tokens, p, cancelled)
         except Cancelled:
             raise Cancelled(evaluated=self._prompt_evaluated) from None
         t1 = time.perf_counter()
-        rng = np.random.default_rng(request.seed)
+        rng = np.random.default_rng(gen.seed)
         out: list[int] = []
         raw = b""
         text = ""
         reason = "length"
-        for i in range(min(request.max_tokens, room)):
-            tok = sample(logits, request.temperature, request.top_k, request.top_p, rng)
-            if tok in self.template.stop_ids or self.rt.is_eog(tok):
+        limit = min(gen.max_tokens, room)
+        for i in range(limit):
+            tok = sample(logits, gen.temperature, gen.top_k, gen.top_p, rng)
+            if tok in self.fim.stop_ids or self.rt.is_eog(tok):
                 reason = "eog"
                 break
             out.append(tok)
             raw += self.rt.piece(tok)
             text = raw.decode("utf-8", "ignore")
-            hit = _first_stop(text, request.stop)
-            if hit is not None:
-                text, reason = text[:hit], "stop"
+            stop = policy.stop_at(text)
+            if stop is not None:
+                text, reason = text[: stop[0]], stop[1]
                 break
-            at = stop_check(text)
-            if at is not None:
-                text, reason = text[:at], "scope"
-                break
-            if i + 1 == min(request.max_tokens, room):
+            if i + 1 == limit:
                 break
             try:
                 logits = self._decode([tok], cancelled)  # type: ignore[assignment]
@@ -175,7 +167,7 @@ class LocalBackend:
         t2 = time.perf_counter()
         return Result(
             text=text,
-            prompt_tokens=len(prompt),
+            prompt_tokens=len(tokens),
             cached_tokens=p.reused,
             evaluated_tokens=p.evaluated,
             generated_tokens=len(out),
@@ -186,8 +178,3 @@ class LocalBackend:
 
     def close(self) -> None:
         self.rt.close()
-
-
-def _first_stop(text: str, stops: tuple[str, ...]) -> int | None:
-    hits = [i for i in (text.find(s) for s in stops if s) if i >= 0]
-    return min(hits) if hits else None

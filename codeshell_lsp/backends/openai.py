@@ -14,60 +14,55 @@ counters are the server's ``usage`` when it sends one at the end of the stream
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..fim import FAMILIES, Family, assemble_text
+from ..fim import FAMILIES, Family, family_from_name
 from ..log import get_logger
-from ..options import Settings
-from .base import IsCancelled, Request, Result, StopCheck
+from ..options import BackendSettings
+from ..prompt import Prompt
+from .base import Generation, IsCancelled, Result
 from .http import Generated, HttpClient, ServerGarbled, ServerRefused, TokenEstimate, api_key, base_url
+
+if TYPE_CHECKING:
+    from ..postprocess import Policy
 
 log = get_logger(__name__)
 
-# Model-name fragments that tell the FIM family when model.template is auto.
-_NAME_HINTS = (
-    ("qwen", "qwen"),
-    ("deepseek", "deepseek"),
-    ("codellama", "codellama"),
-    ("code-llama", "codellama"),
-    ("codestral", "codestral"),
-    ("starcoder", "starcoder"),
-    ("santacoder", "starcoder"),
-    ("codeshell", "codeshell"),
-)
 _FINISH = {"stop": "eog", "length": "length"}
 _MAX_STOPS = 4  # OpenAI's limit; all stops are also enforced here on the streamed text
 
 
 class OpenAIBackend:
     what = "OpenAI-compatible server"
+    context_length = 1 << 30  # the server's own
 
-    def __init__(self, settings: Settings) -> None:
-        b = settings.backend
+    def __init__(self, b: BackendSettings, template: str = "auto") -> None:
         self.url = base_url(b.url, "openai").removesuffix("/v1")
-        self.chosen = settings.model.template
+        self.chosen = template
         self.model = b.model
         self.model_name = b.model or f"{self.what} at {self.url}"
-        self.family, self.template_note = self._pick(b.model)
+        self.fim, self.template_note = self._pick(b.model)
         self.http = HttpClient(self.url, self.what, b.timeout_ms, api_key(b.api_key_env))
         self.estimate = TokenEstimate()
         self._asked = bool(b.model)
 
     @property
     def template_name(self) -> str:
-        return self.family.name
+        return self.fim.name
 
     def count_tokens(self, text: str) -> int:
         """Estimated (the server's tokenizer is a round trip away): see ``TokenEstimate``."""
         return self.estimate(text)
 
+    def tokenize(self, text: str) -> list[int]:
+        raise NotImplementedError("the OpenAI-compatible server takes the prompt as text")
+
     def _pick(self, name: str) -> tuple[Family, str]:
         if self.chosen != "auto":
             return FAMILIES[self.chosen], f"template {self.chosen} chosen in the settings"
-        low = name.lower()
-        for hint, family in _NAME_HINTS:
-            if hint in low:
-                return FAMILIES[family], f"template {family} guessed from the model name {name!r}"
+        family = family_from_name(name)
+        if family is not None:
+            return family, f"template {family.name} guessed from the model name {name!r}"
         return FAMILIES["codeshell"], (
             f"the model name {name!r} does not tell its FIM tokens: assuming CodeShell's (set codeshell.model.template)"
             if name else "no model name to go by: assuming CodeShell's FIM tokens (set codeshell.model.template)"
@@ -86,29 +81,29 @@ class OpenAIBackend:
         ids = [m.get("id") for m in models or [] if isinstance(m, dict)]
         if ids and isinstance(ids[0], str):
             self.model = self.model_name = ids[0]
-            self.family, self.template_note = self._pick(ids[0])
+            self.fim, self.template_note = self._pick(ids[0])
             log.info("the %s at %s serves %s: %s", self.what, self.url, ids[0], self.template_note)
 
-    def complete(self, request: Request, stop_check: StopCheck, cancelled: IsCancelled) -> Result:
+    def prepare(self, cancelled: IsCancelled) -> None:
         if not self._asked:
             self._ask_model(cancelled)
-        prompt = assemble_text(self.family, request.prefix, request.suffix)
-        stops = tuple(dict.fromkeys((*request.stop, *self.family.stops)))
+
+    def complete(self, prompt: Prompt, gen: Generation, policy: Policy, cancelled: IsCancelled) -> Result:
         body: dict[str, Any] = {
-            "prompt": prompt,
-            "max_tokens": request.max_tokens,
-            "temperature": request.temperature,
-            "top_p": request.top_p,
-            "seed": request.seed,
-            "stop": list(stops[:_MAX_STOPS]),
+            "prompt": prompt.text,
+            "max_tokens": gen.max_tokens,
+            "temperature": gen.temperature,
+            "top_p": gen.top_p,
+            "seed": gen.seed,
+            "stop": list(policy.stops[:_MAX_STOPS]),
             "stream": True,
             "stream_options": {"include_usage": True},
         }
-        if request.temperature > 0:
-            body["top_k"] = request.top_k  # not in OpenAI's API; llama.cpp and vLLM take it
+        if gen.temperature > 0:
+            body["top_k"] = gen.top_k  # not in OpenAI's API; llama.cpp and vLLM take it
         if self.model:
             body["model"] = self.model
-        out = Generated(stops, stop_check)
+        out = Generated(policy)
         usage: dict[str, Any] = {}
 
         def on_event(event: Any) -> bool:
@@ -135,12 +130,12 @@ class OpenAIBackend:
         t_first = out.t_first or t1
         n_prompt = usage.get("prompt_tokens")
         if isinstance(n_prompt, int):
-            self.estimate.observe(len(prompt.encode("utf-8")), n_prompt)
+            self.estimate.observe(len(prompt.text.encode("utf-8")), n_prompt)
             details = usage.get("prompt_tokens_details")
             cached = details.get("cached_tokens") if isinstance(details, dict) else None
             cached = cached if isinstance(cached, int) else 0
         else:
-            n_prompt, cached = self.estimate(prompt), 0
+            n_prompt, cached = self.estimate(prompt.text), 0
         n_gen = usage.get("completion_tokens")
         return Result(
             text=out.text,

@@ -214,18 +214,17 @@ async def _measure_abort(client: Any, trace: Trace) -> float:
 def _floor(model: Path, traces: list[Trace], tree: dict[str, Any], samples: list[Sample]) -> list[float]:
     """Per request: eval of the changed tokens + decode of the generated ones, measured in-process."""
     from ..backends.local import LocalBackend
-    from ..engine import prompt_window
+    from ..prompt import build
 
     settings, _ = Settings.from_dict(tree)
-    backend = LocalBackend(model, settings)
+    backend = LocalBackend(model, settings.model)
     rt = backend.rt
     try:
         prompts: dict[tuple[str, int], list[int]] = {}
         for trace in traces:
             for i, step in enumerate(replay(trace)):
                 off = _offset(step.text, step.cursor)
-                window = prompt_window(Cursor(step.text[:off], step.text[off:]), settings, backend)
-                prompts[(trace.name, i)] = backend.prompt_for(window.prefix, window.suffix)[0]
+                prompts[(trace.name, i)] = list(build(Cursor(step.text[:off], step.text[off:]), settings.completion, backend).tokens)
         longest = max(prompts.values(), key=len)
         rt.clear()
         rt.decode(longest, 0)
@@ -311,7 +310,7 @@ def _peer(model: Path, traces: list[Trace], tree: dict[str, Any], threads: int, 
     import urllib.request
 
     from ..backends.local import LocalBackend
-    from ..engine import prompt_window
+    from ..prompt import window
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -322,7 +321,7 @@ def _peer(model: Path, traces: list[Trace], tree: dict[str, Any], threads: int, 
          "--cache-reuse", "256", "-np", "1"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-    backend = LocalBackend(model, settings)  # only its tokenizer, for the same windows
+    backend = LocalBackend(model, settings.model)  # only its tokenizer, for the same windows
     times: list[float] = []
     try:
         for _ in range(600):
@@ -336,9 +335,9 @@ def _peer(model: Path, traces: list[Trace], tree: dict[str, Any], threads: int, 
                 if limit is not None and i >= limit:
                     break
                 off = _offset(step.text, step.cursor)
-                window = prompt_window(Cursor(step.text[:off], step.text[off:]), settings, backend)
+                w = window(Cursor(step.text[:off], step.text[off:]), settings.completion, backend.count_tokens, backend.context_length)
                 body = json.dumps({
-                    "input_prefix": window.prefix, "input_suffix": window.suffix, "n_predict": tree["completion"]["maxTokens"],
+                    "input_prefix": w.prefix, "input_suffix": w.suffix, "n_predict": tree["completion"]["maxTokens"],
                     "cache_prompt": True, "temperature": 0, "samplers": ["top_k"], "top_k": 1,
                 }).encode()
                 req = urllib.request.Request(f"http://127.0.0.1:{port}/infill", body, {"Content-Type": "application/json"})

@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..subcommand import lazy
+
 
 def _size(n: int) -> str:
     for unit in ("B", "KiB", "MiB", "GiB"):
@@ -89,7 +91,6 @@ def _sampling_flags(p: argparse.ArgumentParser, n_default: int, temp_default: fl
 
 def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     """Register the pipeline subcommands on the main parser."""
-    from ..cli import _lazy
 
     conv = sub.add_parser(
         "convert",
@@ -107,7 +108,7 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
         help="weight type of 2-D tensors; norms and biases stay f32 (default f16)",
     )
     conv.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
-    conv.set_defaults(run=_lazy(".pipeline.commands", "run_convert"))
+    conv.set_defaults(run=lazy(".pipeline.commands", "run_convert"))
 
     from .quantize import types_help  # a plain table, no llama.cpp import
 
@@ -122,7 +123,7 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     quant.add_argument("input", metavar="IN.gguf", help="f32/f16/bf16 GGUF (e.g. from convert)")
     quant.add_argument("out", metavar="OUT.gguf", help="GGUF file to write")
     quant.add_argument("type", metavar="TYPE", help="quantization type, e.g. Q4_0, Q8_0, Q4_K_M (list below)")
-    quant.set_defaults(run=_lazy(".pipeline.commands", "run_quantize"))
+    quant.set_defaults(run=lazy(".pipeline.commands", "run_quantize"))
 
     gen = sub.add_parser(
         "generate",
@@ -133,7 +134,7 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     )
     gen.add_argument("-p", "--prompt", required=True, metavar="PROMPT", help="text to continue")
     _sampling_flags(gen, 128, 0.8)
-    gen.set_defaults(run=_lazy(".pipeline.commands", "run_generate"))
+    gen.set_defaults(run=lazy(".pipeline.commands", "run_generate"))
 
     ch = sub.add_parser(
         "chat",
@@ -145,6 +146,6 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     _sampling_flags(ch, -1, 0.8)
     ch.add_argument("--plain", action="store_true", help="plain continuation: each line is appended as is (base models)")
     ch.add_argument("--system", metavar="TEXT", help="text placed before the first turn")
-    ch.set_defaults(run=_lazy(".pipeline.commands", "run_chat"))
+    ch.set_defaults(run=lazy(".pipeline.commands", "run_chat"))
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from typing import Callable
 
-from codeshell_lsp.backends.base import Backend, Request, Result
+from codeshell_lsp.backends.base import Backend, Generation, Result
 from codeshell_lsp.backends.factory import make_backend
-from codeshell_lsp.options import Settings
+from codeshell_lsp.context import Cursor
+from codeshell_lsp.options import CompletionSettings, Settings
+from codeshell_lsp.prompt import build
 
 PREFIX = "def add(a, b):\n    return "
 SUFFIX = "\n\nprint(add(1, 2))\n"
@@ -27,6 +30,22 @@ def remote(kind: str, url: str, timeout_ms: int = 5000, **backend: str) -> Backe
     return make_backend(None, s)
 
 
+@dataclass(frozen=True)
+class StopRule:
+    """A stand-in for ``postprocess.Policy``'s stop side: stop strings, then ``check``
+    (the index to cut at, or None) in place of the scope."""
+
+    stops: tuple[str, ...]
+    check: Callable[[str], int | None]
+
+    def stop_at(self, text: str) -> tuple[int, str] | None:
+        hits = [i for i in (text.find(s) for s in self.stops if s) if i >= 0]
+        if hits:
+            return min(hits), "stop"
+        at = self.check(text)
+        return None if at is None else (at, "scope")
+
+
 def complete(
     backend: Backend,
     prefix: str = PREFIX,
@@ -36,7 +55,10 @@ def complete(
     cancelled: Callable[[], bool] = lambda: False,
     stop: tuple[str, ...] = (),
 ) -> Result:
-    return backend.complete(Request(prefix, suffix, max_tokens=max_tokens, stop=stop), stop_check, cancelled)
+    """One completion the way the engine's worker asks for it."""
+    backend.prepare(cancelled)
+    prompt = build(Cursor(prefix, suffix), CompletionSettings(max_tokens=max_tokens), backend)
+    return backend.complete(prompt, Generation(max_tokens=max_tokens), StopRule(stop, stop_check), cancelled)  # type: ignore[arg-type]
 
 
 class Flag:

@@ -8,6 +8,8 @@ from codeshell_lsp.backends.http import Backoff, Generated, TokenEstimate, _mess
 from codeshell_lsp.errors import BackendError
 from codeshell_lsp.fim import FAMILIES, assemble_text
 
+from .helpers import StopRule
+
 
 @pytest.mark.parametrize(
     "family, expected",
@@ -62,7 +64,7 @@ def test_token_estimate_errs_long_and_learns_only_denser_ratios():
 
 
 def test_generated_cuts_at_the_first_stop_string_across_pieces():
-    out = Generated(("\n\n", "<|endoftext|>"), lambda text: None)
+    out = Generated(StopRule(("\n\n", "<|endoftext|>"), lambda text: None))
     assert not out.add("return a")
     assert not out.add(" + b\n")
     assert out.add("\ndef g")
@@ -70,7 +72,7 @@ def test_generated_cuts_at_the_first_stop_string_across_pieces():
 
 
 def test_generated_cuts_where_the_scope_ends():
-    out = Generated((), lambda text: text.find(")") + 1 or None)
+    out = Generated(StopRule((), lambda text: text.find(")") + 1 or None))
     assert not out.add("f(a")
     assert out.add(", b) + 1")
     assert (out.text, out.reason) == ("f(a, b)", "scope")

@@ -17,7 +17,7 @@ SUFFIX = "\n\n" + "".join(f"print(f{i}(1))\n" for i in range(30))
 
 
 def settings(**completion) -> Settings:
-    s, problems = Settings.from_dict({"model": {"threads": 1}, "completion": {"multiline": "always", **completion}})
+    s, problems = Settings.from_dict({"model": {"threads": 1}, "completion": {"multiline": "always", "filters": False, **completion}})
     assert not problems
     return s
 
@@ -144,7 +144,7 @@ def test_completion_cache_and_typed_through(engine):
     typed = first.text[:2]
     through = engine.complete_once(PREFIX + typed, SUFFIX)
     assert through.cache_hit and through.text == first.text[2:]
-    assert engine.stats.completionCacheHits == 2
+    assert engine.stats.completion_cache_hits == 2
 
 
 def test_same_position_twice_is_one_model_run(tiny_model):
@@ -170,13 +170,13 @@ def test_speculative_next_completion_served_from_cache(engine):
 
     for _ in range(100):  # the speculation starts after a short idle time
         time.sleep(0.05)
-        if engine.stats.speculativeTokens:
+        if engine.stats.speculative_tokens:
             break
     time.sleep(0.3)
-    evaluated = engine.stats.tokensEvaluated
+    evaluated = engine.stats.tokens_evaluated
     accepted = engine.complete_once(PREFIX + first.text, SUFFIX)
-    assert accepted.cache_hit and engine.stats.tokensEvaluated == evaluated
-    assert engine.stats.speculativeTokens > 0
+    assert accepted.cache_hit and engine.stats.tokens_evaluated == evaluated
+    assert engine.stats.speculative_tokens > 0
 
 
 def test_real_request_abandons_speculation(tiny_model):
@@ -187,7 +187,7 @@ def test_real_request_abandons_speculation(tiny_model):
     finally:
         e.close()
     assert first.status == nxt.status == "ok"
-    assert e.stats.speculativeTokens == 0
+    assert e.stats.speculative_tokens == 0
 
 
 def test_new_prompt_filling_the_context_after_a_suffix_was_cached(tiny_model):

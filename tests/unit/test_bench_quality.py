@@ -97,11 +97,11 @@ def test_cli_parses_bench_quality_flags():
 
 
 def test_no_cache_reuse_flag_reaches_the_settings():
-    from codeshell_lsp.commands import _settings
+    from codeshell_lsp.commands import settings_from_flags
 
     args = build_parser().parse_args(["bench", "quality", "--no-cache-reuse"])
-    assert _settings(args).cache.reuse is False
-    assert _settings(build_parser().parse_args(["bench", "quality"])).cache.reuse is True
+    assert settings_from_flags(args).cache.reuse is False
+    assert settings_from_flags(build_parser().parse_args(["bench", "quality"])).cache.reuse is True
 
 
 def test_cli_rejects_a_non_positive_limit(capsys):

@@ -6,6 +6,7 @@ import pytest
 
 from codeshell_lsp import fim
 from codeshell_lsp.errors import TemplateError
+from codeshell_lsp.prompt import Span, assemble
 
 
 def tokenize(text: str) -> list[int]:
@@ -25,23 +26,38 @@ BOS = {"codeshell": 70000, "codellama": 1, "deepseek": 32013, "qwen": None, "cod
 
 
 @pytest.mark.parametrize(
-    "family, expected",
+    "family, expected, prefix_span, suffix_span",
     [
-        ("codeshell", [70001, ord("a"), 70003, ord("b"), 70002]),
-        ("codellama", [1, 32007, ord("a"), 32008, ord("b"), 32009]),
-        ("deepseek", [32013, 32016, ord("a"), 32015, ord("b"), 32017]),
-        ("qwen", [151659, ord("a"), 151661, ord("b"), 151660]),
-        ("codestral", [1, 13, ord("b"), 12, ord("a")]),
+        ("codeshell", [70001, ord("a"), ord("a"), 70003, ord("b"), 70002], Span(1, 3), Span(3, 5)),
+        ("codellama", [1, 32007, ord("a"), ord("a"), 32008, ord("b"), 32009], Span(2, 4), Span(4, 6)),
+        ("deepseek", [32013, 32016, ord("a"), ord("a"), 32015, ord("b"), 32017], Span(2, 4), Span(4, 6)),
+        ("qwen", [151659, ord("a"), ord("a"), 151661, ord("b"), 151660], Span(1, 3), Span(3, 5)),
+        ("codestral", [1, 13, ord("b"), 12, ord("a"), ord("a")], Span(4, 6), None),
     ],
 )
-def test_exact_token_sequence_per_family(family, expected):
+def test_exact_token_sequence_and_layout_per_family(family, expected, prefix_span, suffix_span):
     template, _ = fim.bind(family, VOCABS[family], BOS[family])
-    assert fim.build_prompt(template, tokenize, "a", "b") == expected
+    tokens, layout = assemble(template, tokenize("aa"), tokenize("b"))
+    assert list(tokens) == expected
+    assert (layout.prefix, layout.suffix) == (prefix_span, suffix_span)
+    assert list(tokens[layout.prefix.start : layout.prefix.end]) == tokenize("aa")
 
 
 def test_prefix_only_uses_bos_and_prefix_only():
     template, _ = fim.bind("prefix-only", VOCABS["plain"], 1)
-    assert fim.build_prompt(template, tokenize, "ab", "cd") == [1, ord("a"), ord("b")]
+    tokens, layout = assemble(template, tokenize("ab"), tokenize("cd"))
+    assert list(tokens) == [1, ord("a"), ord("b")]
+    assert (layout.prefix, layout.suffix) == (Span(1, 3), None)
+
+
+@pytest.mark.parametrize(
+    "name, family",
+    [("Qwen2.5-Coder-1.5B", "qwen"), ("deepseek-coder-1.3b-base", "deepseek"), ("CodeLlama-7b", "codellama"),
+     ("santacoder", "starcoder"), ("codeshell-7b", "codeshell"), ("gpt-4o", None)],
+)
+def test_served_model_name_tells_the_family(name, family):
+    found = fim.family_from_name(name)
+    assert (found.name if found else None) == family
 
 
 def test_starcoder_is_codeshell_layout():

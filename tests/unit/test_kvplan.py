@@ -1,0 +1,76 @@
+"""KV reuse planning from the prompt layout (pure)."""
+
+from __future__ import annotations
+
+from codeshell_lsp.kvplan import Plan, common_prefix, plan
+from codeshell_lsp.prompt import Span
+
+P, S, M = 900, 901, 902  # prefix, suffix, middle markers
+
+
+def fim(prefix: list[int], suffix: list[int]) -> tuple[list[int], Span]:
+    tokens = [P, *prefix, S, *suffix, M]
+    start = 1 + len(prefix)
+    return tokens, Span(start, start + 1 + len(suffix))
+
+
+SUFFIX = list(range(100, 140))
+
+
+def test_common_prefix():
+    assert common_prefix([1, 2, 3], [1, 2, 4]) == 2
+    assert common_prefix([], [1]) == 0
+    assert common_prefix([1, 2], [1, 2]) == 2
+
+
+def test_identical_prompt_reuses_all_but_the_last_token():
+    tokens, chunk = fim([1, 2, 3], SUFFIX)
+    p = plan(tokens, chunk, tokens, chunk)
+    assert (p.keep, p.moved, p.evaluated) == (len(tokens) - 1, None, 1)
+
+
+def test_typing_at_the_cursor_shifts_the_suffix_instead_of_evaluating_it():
+    old, old_chunk = fim([1, 2, 3], SUFFIX)
+    new, new_chunk = fim([1, 2, 3, 4, 5], SUFFIX)
+    p = plan(old, old_chunk, new, new_chunk)
+    assert p.keep == 4  # <P> 1 2 3
+    assert p.shift == 2 and p.moved == Span(new_chunk.start, new_chunk.end)
+    assert p.evaluated == 2 + 1  # the two typed tokens and <fim_middle>
+    assert p.save == new_chunk
+
+
+def test_a_changed_suffix_is_reused_only_up_to_where_it_differs():
+    old, old_chunk = fim([1, 2], SUFFIX)
+    new, new_chunk = fim([1, 2, 3], SUFFIX[:10] + [7] + SUFFIX[11:])
+    p = plan(old, old_chunk, new, new_chunk)
+    assert p.moved == Span(new_chunk.start, new_chunk.start + 11)  # marker + 10 tokens
+
+
+def test_a_short_common_suffix_is_not_worth_moving():
+    old, old_chunk = fim([1, 2], SUFFIX)
+    new, new_chunk = fim([1, 2, 3], SUFFIX[:3] + [7] * 37)
+    assert plan(old, old_chunk, new, new_chunk).moved is None
+
+
+def test_reuse_off_plans_a_fresh_evaluation_that_keeps_nothing():
+    tokens, chunk = fim([1, 2, 3], SUFFIX)
+    assert plan(tokens, chunk, tokens, chunk, reuse=False) == Plan(0, None, 0, len(tokens))
+
+
+def test_a_model_that_cannot_shift_reuses_only_the_prefix():
+    old, old_chunk = fim([1, 2, 3], SUFFIX)
+    new, new_chunk = fim([1, 2, 3, 4], SUFFIX)
+    p = plan(old, old_chunk, new, new_chunk, can_shift=False)
+    assert (p.keep, p.moved, p.save) == (4, None, None)
+
+
+def test_prefix_only_prompts_have_no_chunk_and_reuse_their_common_prefix():
+    p = plan([1, 2, 3, 4], None, [1, 2, 3, 4, 5, 6], None)
+    assert (p.keep, p.moved, p.evaluated, p.save) == (4, None, 2, None)
+
+
+def test_an_edit_after_the_suffix_start_keeps_the_prefix_only():
+    old, old_chunk = fim([1, 2], SUFFIX)
+    new, new_chunk = fim([1, 2], SUFFIX[:-1] + [9])
+    p = plan(old, old_chunk, new, new_chunk)
+    assert p.moved is None and p.keep == len(new) - 2
