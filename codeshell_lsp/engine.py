@@ -27,6 +27,7 @@ from . import fim, prompt
 from .backends.base import Backend, Generation, Result
 from .completion_cache import CompletionCache
 from .context import Cursor
+from .debounce import Debounce
 from .errors import BackendError, Cancelled, CodeshellError, ModelError
 from .log import get_logger
 from .options import CompletionSettings, Settings
@@ -158,6 +159,7 @@ class Engine:
         self._running: Job | None = None
         self._closed = False
         self.cache = CompletionCache(self.settings.cache.completion_cache_size)
+        self.debounce = Debounce()
         self._thread = threading.Thread(target=self._work, name="codeshell-engine", daemon=True)
         self._thread.start()
 
@@ -233,6 +235,10 @@ class Engine:
             self._tasks.append(job)
             self._lock.notify()
         return job
+
+    def keystroke(self, now: float | None = None) -> None:
+        """A document changed (the typing rhythm, for ``completion.debounceMs: "auto"``)."""
+        self.debounce.observe_keystroke(time.monotonic() if now is None else now)
 
     def cancel(self, job: Job, reason: Status = Status.CANCELLED) -> None:
         """Cancel a queued or running job; its future resolves with status ``reason``."""
@@ -367,6 +373,8 @@ class Engine:
         except BackendError as e:
             return self._failed(job, backend, e)
         self.stats.count_run(raw, job.speculative)
+        if not job.speculative:
+            self.debounce.observe_latency((time.perf_counter() - t0) * 1000)
         cleaned = rules.finish(raw.text)
         if not job.speculative:
             self.stats.filtered.update(cleaned.filtered)
@@ -378,7 +386,10 @@ class Engine:
 
     def _delay(self, job: Job) -> float:
         """Seconds to wait after the request came, for newer keystrokes to supersede it."""
-        return SPECULATION_IDLE_S if job.speculative else job.settings.completion.debounce_ms / 1000
+        if job.speculative:
+            return SPECULATION_IDLE_S
+        ms = job.settings.completion.debounce_ms
+        return self.debounce.delay_s() if ms == "auto" else ms / 1000
 
     def _failed(self, job: Job, backend: Backend, e: BackendError) -> Completion:
         log.warning("completion #%d failed: %s", job.id, e)

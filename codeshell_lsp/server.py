@@ -258,6 +258,11 @@ async def did_change_configuration(ls: CodeshellServer, params: types.DidChangeC
         ls.apply_settings(merge(ls._init_options, pulled), "workspace configuration")
 
 
+@server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+def did_change(ls: CodeshellServer, params: types.DidChangeTextDocumentParams) -> None:
+    ls.engine.keystroke()
+
+
 @server.feature(
     types.TEXT_DOCUMENT_COMPLETION,
     types.CompletionOptions(trigger_characters=[".", "(", " ", "\n"], resolve_provider=False),

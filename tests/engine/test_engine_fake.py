@@ -200,3 +200,32 @@ def test_closing_cancels_what_is_queued():
     assert running.future.result(1).status is Status.CANCELLED
     assert queued.future.result(1).status is Status.CANCELLED
     assert fake.closed
+
+
+def _type(e: Engine, n: int, gap_s: float) -> list:
+    jobs = []
+    for i in range(n):
+        e.keystroke()
+        jobs.append(e.submit("doc", Cursor(PREFIX + "x" * (i + 1), SUFFIX)))
+        time.sleep(gap_s)
+    return jobs
+
+
+@pytest.mark.parametrize("debounce, most_runs", [("auto", 2), (0, None)])
+def test_auto_debounce_starts_no_run_while_typing_faster_than_the_model(debounce, most_runs):
+    fake = FakeBackend(prompt_s=0.25)
+    s, _ = Settings.from_dict({"completion": {"multiline": "never", "debounceMs": debounce}, "cache": {"speculative": False}})
+    e = engine_with(fake, s)
+    try:
+        e.complete_once(PREFIX, SUFFIX)  # the model's latency is learned from a real run
+        _type(e, 8, 0.05)[-1].future.result(3)  # and the typing rhythm from a first burst
+        before = len(fake.calls)
+        jobs = _type(e, 12, 0.05)
+        assert jobs[-1].future.result(3).status is Status.OK
+        runs = len(fake.calls) - before
+        if most_runs is None:
+            assert runs >= 8  # every keystroke starts a run that the next one supersedes
+        else:
+            assert runs <= most_runs
+    finally:
+        e.close()
