@@ -2,9 +2,10 @@
 // import, so tests/editors can check it in plain Node.
 'use strict';
 
-// Keys under `codeshell` that configure the extension, not the server: they are kept
-// out of what the server sees (it would report them as unknown settings).
-const EXTENSION_KEYS = ['server', 'editor'];
+// Keys under `codeshell` that configure the extension (or vscode-languageclient's
+// `codeshell.trace.server`), not the server: they are kept out of what the server sees
+// (it would report them as unknown settings).
+const EXTENSION_KEYS = ['server', 'editor', 'trace'];
 
 /** The command that starts the server: `codeshell-lsp serve --stdio [args...]`. */
 function serverCommand(tree) {
@@ -29,4 +30,9 @@ function editorMode(tree) {
   return ['inline', 'suggest', 'both'].includes(mode) ? mode : 'inline';
 }
 
-module.exports = { EXTENSION_KEYS, serverCommand, serverSettings, editorMode };
+/** Length in characters (code points), as the server counts them; JS strings count UTF-16 units. */
+function chars(text) {
+  return [...text].length;
+}
+
+module.exports = { EXTENSION_KEYS, serverCommand, serverSettings, editorMode, chars };

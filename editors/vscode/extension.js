@@ -1,18 +1,60 @@
-// CodeShell LSP for VSCode: starts `codeshell-lsp serve --stdio` and hands it the
+// CodeShell LSP for VS Code: starts `codeshell-lsp serve --stdio` and hands it the
 // `codeshell.*` settings (initializationOptions, workspace/configuration and
 // didChangeConfiguration). Completions arrive as inline ghost text by default.
 'use strict';
 
 const vscode = require('vscode');
-const { LanguageClient, TransportKind, DidChangeConfigurationNotification } = require('vscode-languageclient/node');
-const { serverCommand, serverSettings, editorMode } = require('./config');
+const {
+  LanguageClient, TransportKind, DidChangeConfigurationNotification, WorkDoneProgressCreateRequest, WorkDoneProgress,
+} = require('vscode-languageclient/node');
+const { serverCommand, serverSettings, editorMode, chars } = require('./config');
 
 let client;
 let output;
+// The suggestion on screen per document (uri -> { text, done }): `text` as first shown,
+// `done` how much of it (UTF-16 units) partial accepts have inserted so far.
+const showing = new Map();
 
 function settingsTree() {
-  // A plain copy: the configuration object VSCode returns is not JSON-safe as is.
+  // A plain copy: the configuration object VS Code returns is not JSON-safe as is.
   return JSON.parse(JSON.stringify(vscode.workspace.getConfiguration().get('codeshell') || {}));
+}
+
+// Acceptance statistics stay on this machine: they go to the local server only, which
+// counts them in codeshell/stats. Nothing is sent while the client is not running.
+function tellServer(method, params) {
+  output.info(`${method} ${JSON.stringify(params)}`);
+  if (client && client.isRunning()) client.sendNotification(method, params).catch(() => undefined);
+}
+
+// Keystrokes typed before the server was ready asked no one (no provider yet) or were
+// answered empty (no model yet), and VS Code asks again only at the next keystroke:
+// ask again for the editor in front once the server is up and once the model is ready.
+function retrigger(why) {
+  const editor = vscode.window.activeTextEditor;
+  if (!editor || editorMode(settingsTree()) === 'suggest') return;
+  output.info(`${why}: asking again for the suggestion at the cursor`);
+  vscode.commands.executeCommand('editor.action.inlineSuggest.trigger');
+}
+
+// The server reports the model load as work-done progress (begin "loading model", end
+// "model ready"). Shown in the status bar; its end asks for a suggestion again.
+function watchModelLoad() {
+  client.onRequest(WorkDoneProgressCreateRequest.type, ({ token }) => {
+    vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'CodeShell' }, (progress) =>
+      new Promise((resolve) => {
+        const watch = client.onProgress(WorkDoneProgress.type, token, (value) => {
+          if (value.kind !== 'end') {
+            if (value.message) progress.report({ message: value.message });
+            return;
+          }
+          watch.dispose();
+          resolve();
+          retrigger(value.message || 'progress ended');
+        });
+      }));
+    return null;
+  });
 }
 
 function createClient() {
@@ -38,36 +80,97 @@ function createClient() {
       // cancel each other, so only the configured kind is asked for.
       provideCompletionItem: (document, position, context, token, next) =>
         editorMode(settingsTree()) === 'inline' ? null : next(document, position, context, token),
-      provideInlineCompletionItems: (document, position, context, token, next) =>
-        editorMode(settingsTree()) === 'suggest' ? null : next(document, position, context, token),
+      provideInlineCompletionItems: async (document, position, context, token, next) => {
+        if (editorMode(settingsTree()) === 'suggest') return null;
+        const result = await next(document, position, context, token);
+        const items = Array.isArray(result) ? result : (result && result.items) || [];
+        const uri = document.uri.toString();
+        for (const item of items) {
+          const text = typeof item.insertText === 'string' ? item.insertText : item.insertText.value;
+          // Run after VS Code inserted the whole suggestion (Tab).
+          item.command = { command: 'codeshell.accepted', title: 'CodeShell: suggestion accepted', arguments: [uri, text] };
+        }
+        // VS Code's stable API has no "shown" event: a suggestion counts as shown when it
+        // is handed over for the document as it still is. The rest of one already on
+        // screen (asked again after a partial accept) is the same suggestion.
+        if (items.length && !token.isCancellationRequested) {
+          const text = items[0].command.arguments[1];
+          const current = showing.get(uri);
+          if (text && !(current && current.text.slice(current.done) === text)) {
+            showing.set(uri, { text, done: 0 });
+            tellServer('codeshell/didShowCompletion', { uri, text });
+          }
+        }
+        return result;
+      },
     },
   });
 }
 
+// VS Code's accept-next-word / accept-next-line, plus the statistics: what the built-in
+// command inserted is measured from the document change it makes.
+async function acceptPart(builtin) {
+  const editor = vscode.window.activeTextEditor;
+  if (!editor) return;
+  const document = editor.document;
+  let inserted = '';
+  const listener = vscode.workspace.onDidChangeTextDocument((e) => {
+    if (e.document === document) for (const change of e.contentChanges) inserted += change.text;
+  });
+  try {
+    await vscode.commands.executeCommand(builtin);
+  } finally {
+    listener.dispose();
+  }
+  const current = showing.get(document.uri.toString());
+  if (inserted && current) {
+    current.done += inserted.length;
+    tellServer('codeshell/didPartiallyAcceptCompletion', {
+      uri: document.uri.toString(), text: current.text, acceptedLength: chars(inserted),
+    });
+  }
+}
+
 async function restart() {
   if (client) await client.stop().catch(() => undefined);
+  showing.clear();
   client = createClient();
   await client.start();
+  watchModelLoad();
+  retrigger('server started');
 }
 
 async function activate(context) {
-  output = vscode.window.createOutputChannel('CodeShell LSP');
+  // vscode-languageclient 11 writes through a log output channel (info/warn/error).
+  output = vscode.window.createOutputChannel('CodeShell LSP', { log: true });
   context.subscriptions.push(
     output,
     vscode.commands.registerCommand('codeshell.restart', restart),
     vscode.commands.registerCommand('codeshell.showLog', () => output.show(true)),
     vscode.commands.registerCommand('codeshell.showStats', async () => {
       const stats = await client.sendRequest('codeshell/stats', {});
-      output.appendLine(`codeshell/stats ${JSON.stringify(stats)}`);
+      output.info(`codeshell/stats ${JSON.stringify(stats)}`);
       output.show(true);
       vscode.window.showInformationMessage(
         `codeshell-lsp: ${stats.completionsServed} completions served, ${stats.tokensReused} tokens reused, model ${stats.model}`
       );
+      return stats;
     }),
+    vscode.commands.registerCommand('codeshell.accepted', (uri, text) => {
+      // After partial accepts, Tab inserts only the rest: report what this accept inserted.
+      const current = showing.get(uri);
+      showing.delete(uri);
+      const rest = current && current.done > 0 ? current.text.slice(current.done) : text;
+      tellServer('codeshell/didAcceptCompletion', { uri, text: rest });
+    }),
+    vscode.commands.registerCommand('codeshell.acceptNextWord', () => acceptPart('editor.action.inlineSuggest.acceptNextWord')),
+    vscode.commands.registerCommand('codeshell.acceptNextLine', () => acceptPart('editor.action.inlineSuggest.acceptNextLine')),
     vscode.workspace.onDidChangeConfiguration(async (e) => {
       if (e.affectsConfiguration('codeshell.server')) {
+        output.info('codeshell.server.* changed: restarting the server');
         await restart();
       } else if (e.affectsConfiguration('codeshell') && client) {
+        output.info('codeshell.* changed: sending the settings to the server');
         await client.sendNotification(DidChangeConfigurationNotification.type, {
           settings: { codeshell: serverSettings(settingsTree()) },
         });

@@ -57,7 +57,18 @@ def test_manifest_settings_match_the_servers():
         assert props[key]["default"] == default, key
         assert props[key]["description"], key
     extension_only = set(props) - set(server_keys)
-    assert all(k.startswith(("codeshell.server.", "codeshell.editor.")) for k in extension_only), extension_only
+    assert all(k.startswith(("codeshell.server.", "codeshell.editor.", "codeshell.trace.")) for k in extension_only), extension_only
+
+
+def test_extension_only_keys_are_not_sent_to_the_server():
+    node = tool("node", "install Node.js >= 18")
+    tree = {"server": {"command": "x"}, "editor": {"mode": "inline"}, "trace": {"server": "verbose"},
+            "completion": {"maxTokens": 8}}
+    out = subprocess.run(
+        [node, "-e", f"console.log(JSON.stringify(require('./config').serverSettings({json.dumps(tree)})))"],
+        cwd=EXTENSION, check=True, capture_output=True, text=True, timeout=30,
+    )
+    assert json.loads(out.stdout) == {"completion": {"maxTokens": 8}}
 
 
 def test_extension_scripts_parse_and_start_codeshell_lsp_over_stdio():
