@@ -4,6 +4,8 @@ errors and counters, through a fake backend in milliseconds."""
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
+from typing import Iterator
 
 import pytest
 
@@ -23,8 +25,13 @@ def settings(**cache) -> Settings:
     return s
 
 
-def engine_with(fake: FakeBackend, s: Settings | None = None) -> Engine:
-    return Engine.open(None, s or settings(), factory=lambda model, s: fake)
+@contextmanager
+def running(fake: FakeBackend, s: Settings | None = None) -> Iterator[Engine]:
+    e = Engine.open(None, s or settings(), factory=lambda model, s: fake)
+    try:
+        yield e
+    finally:
+        e.close()
 
 
 @pytest.fixture
@@ -34,9 +41,8 @@ def fake():
 
 @pytest.fixture
 def engine(fake):
-    e = engine_with(fake)
-    yield e
-    e.close()
+    with running(fake) as e:
+        yield e
 
 
 def test_completion_passes_prompt_backend_and_postprocess(engine, fake):
@@ -48,8 +54,7 @@ def test_completion_passes_prompt_backend_and_postprocess(engine, fake):
 
 def test_newer_request_supersedes_a_running_one_quickly():
     fake = FakeBackend(prompt_s=5.0)
-    e = engine_with(fake)
-    try:
+    with running(fake) as e:
         old = e.submit("doc", Cursor(PREFIX, SUFFIX))
         assert fake.started.wait(2)
         t0 = time.perf_counter()
@@ -59,45 +64,34 @@ def test_newer_request_supersedes_a_running_one_quickly():
         assert time.perf_counter() - t0 < 0.5
         assert new.future.result(2).status is Status.OK
         assert fake.calls[0].cancelled and e.stats.cancelled == 1
-    finally:
-        e.close()
 
 
 def test_queued_requests_for_one_document_collapse_to_the_newest():
     fake = FakeBackend(prompt_s=0.2)
-    e = engine_with(fake)
-    try:
+    with running(fake) as e:
         jobs = [e.submit("doc", Cursor(PREFIX + "x" * i, SUFFIX)) for i in range(6)]
         results = [j.future.result(5) for j in jobs]
         assert [r.status for r in results[:-1]] == [Status.SUPERSEDED] * 5
         assert results[-1].status is Status.OK
         assert e.stats.requests == 6 and e.stats.cancelled == 5
-    finally:
-        e.close()
 
 
 def test_other_documents_are_not_superseded():
     fake = FakeBackend(prompt_s=0.05)
-    e = engine_with(fake)
-    try:
+    with running(fake) as e:
         a, b = e.submit("a", Cursor(PREFIX, SUFFIX)), e.submit("b", Cursor(PREFIX, SUFFIX))
         assert a.future.result(2).status is Status.OK and b.future.result(2).status is Status.OK
-    finally:
-        e.close()
 
 
 def test_cancel_reaches_running_work_and_counts_its_tokens():
     fake = FakeBackend(prompt_s=5.0)
-    e = engine_with(fake)
-    try:
+    with running(fake) as e:
         job = e.submit("doc", Cursor(PREFIX, SUFFIX))
         assert fake.started.wait(2)
         e.cancel(job)
         assert job.future.result(1).status is Status.CANCELLED
         assert fake.calls[0].cancelled
         assert e.stats.tokens_evaluated == fake.count_tokens(PREFIX + SUFFIX) // 2
-    finally:
-        e.close()
 
 
 def test_repeated_position_and_typed_through_come_from_the_cache(engine, fake):
@@ -117,20 +111,16 @@ def test_typing_something_else_asks_the_model_again(engine, fake):
 
 def test_completion_and_inline_completion_at_one_keystroke_share_one_run():
     fake = FakeBackend(prompt_s=0.1)
-    e = engine_with(fake)
-    try:
+    with running(fake) as e:
         a = e.submit("doc", Cursor(PREFIX, SUFFIX))
         b = e.submit("doc", Cursor(PREFIX, SUFFIX))
         assert a.future.result(2).text == b.future.result(2).text == "a + b"
         assert len(fake.calls) == 1 and e.stats.cancelled == 0 and e.stats.completions_served == 2
-    finally:
-        e.close()
 
 
 def test_speculation_precomputes_the_next_suggestion():
     fake = FakeBackend(answer=lambda prefix, suffix: "b" if prefix.endswith("a + b") else "a + b")
-    e = engine_with(fake, settings(speculative=True))
-    try:
+    with running(fake, settings(speculative=True)) as e:
         e.complete_once(PREFIX, SUFFIX)
         deadline = time.monotonic() + 3
         while len(fake.calls) < 2 and time.monotonic() < deadline:
@@ -139,14 +129,11 @@ def test_speculation_precomputes_the_next_suggestion():
         accepted = e.complete_once(PREFIX + "a + b", SUFFIX)
         assert accepted.cache_hit and accepted.text == "b"
         assert e.stats.speculative_tokens > 0 and e.stats.requests == 2
-    finally:
-        e.close()
 
 
 def test_a_real_request_abandons_speculation():
     fake = FakeBackend()
-    e = engine_with(fake, settings(speculative=True))
-    try:
+    with running(fake, settings(speculative=True)) as e:
         e.complete_once(PREFIX, SUFFIX)
         fake.prompt_s = 5.0
         deadline = time.monotonic() + 3
@@ -157,8 +144,6 @@ def test_a_real_request_abandons_speculation():
         result = e.complete_once(PREFIX + "zz", SUFFIX)
         assert result.status is Status.OK and time.perf_counter() - t0 < 0.5
         assert fake.calls[1].cancelled
-    finally:
-        e.close()
 
 
 def test_backend_failure_is_an_error_result_with_its_message(fake, engine):
@@ -169,10 +154,8 @@ def test_backend_failure_is_an_error_result_with_its_message(fake, engine):
 
 def test_no_model_means_an_empty_answer():
     e = Engine(settings())
-    try:
-        assert e.submit("doc", Cursor(PREFIX, SUFFIX)).future.result(1).status is Status.NO_MODEL
-    finally:
-        e.close()
+    assert e.submit("doc", Cursor(PREFIX, SUFFIX)).future.result(1).status is Status.NO_MODEL
+    e.close()
 
 
 def test_stats_are_snake_case_and_count_the_run(engine, fake):
@@ -192,12 +175,12 @@ def test_a_filtered_completion_is_counted_by_reason(fake, engine):
 
 def test_closing_cancels_what_is_queued():
     fake = FakeBackend(prompt_s=5.0)
-    e = engine_with(fake)
-    running = e.submit("a", Cursor(PREFIX, SUFFIX))
+    e = Engine.open(None, settings(), factory=lambda model, s: fake)
+    working = e.submit("a", Cursor(PREFIX, SUFFIX))
     assert fake.started.wait(2)
     queued = e.submit("b", Cursor(PREFIX, SUFFIX))
     e.close()
-    assert running.future.result(1).status is Status.CANCELLED
+    assert working.future.result(1).status is Status.CANCELLED
     assert queued.future.result(1).status is Status.CANCELLED
     assert fake.closed
 
@@ -215,8 +198,7 @@ def _type(e: Engine, n: int, gap_s: float) -> list:
 def test_auto_debounce_starts_no_run_while_typing_faster_than_the_model(debounce, most_runs):
     fake = FakeBackend(prompt_s=0.25)
     s, _ = Settings.from_dict({"completion": {"multiline": "never", "debounceMs": debounce}, "cache": {"speculative": False}})
-    e = engine_with(fake, s)
-    try:
+    with running(fake, s) as e:
         e.complete_once(PREFIX, SUFFIX)  # the model's latency is learned from a real run
         _type(e, 8, 0.05)[-1].future.result(3)  # and the typing rhythm from a first burst
         before = len(fake.calls)
@@ -227,5 +209,3 @@ def test_auto_debounce_starts_no_run_while_typing_faster_than_the_model(debounce
             assert runs >= 8  # every keystroke starts a run that the next one supersedes
         else:
             assert runs <= most_runs
-    finally:
-        e.close()
