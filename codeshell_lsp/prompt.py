@@ -17,14 +17,11 @@ What a backend takes decides the prompt's form (``Backend.fim``):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import Callable, Protocol
 
 from . import budget, fim
 from .context import Cursor
 from .options import CompletionSettings
-
-if TYPE_CHECKING:
-    from .backends.base import Backend
 
 ANCHOR_LINES = 32  # the prefix window's start moves in steps of this many lines
 TEMPLATE_SLACK = 8  # tokens the template adds around prefix and suffix, kept free in the context
@@ -69,6 +66,17 @@ class Prompt:
         return self.prefix, self.suffix
 
 
+class Model(Protocol):
+    """What the prompt stage needs from a backend (``backends.base.Backend`` has it)."""
+
+    context_length: int
+    fim: fim.Template | fim.Family | None
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def tokenize(self, text: str) -> list[int]: ...
+
+
 def window(cursor: Cursor, c: CompletionSettings, count: Callable[[str], int], context_length: int) -> budget.Window:
     """The text around the cursor that goes into the prompt (the budget, within the context)."""
     total = max(min(c.prompt_tokens, context_length - c.max_tokens - TEMPLATE_SLACK), 16)
@@ -97,7 +105,7 @@ def assemble(template: fim.Template, prefix: list[int], suffix: list[int]) -> tu
     return tuple(tokens), Layout(Span(start, chunk), Span(chunk, chunk + 1 + len(suffix)))
 
 
-def build(cursor: Cursor, c: CompletionSettings, backend: Backend) -> Prompt:
+def build(cursor: Cursor, c: CompletionSettings, backend: Model) -> Prompt:
     """The prompt for ``backend`` at ``cursor``."""
     w = window(cursor, c, backend.count_tokens, backend.context_length)
     form = backend.fim
