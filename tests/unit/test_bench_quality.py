@@ -69,17 +69,40 @@ class _Oracle:
     def __init__(self, tasks):
         self.answers = {(t.prefix, t.suffix): (t.middle if i % 2 == 0 else "") for i, t in enumerate(tasks)}
 
-    def complete_once(self, prefix, suffix, settings):
+    def complete_once(self, prefix, suffix, settings, language=""):
         return _Result(self.answers[(prefix, suffix)])
 
 
 def test_run_set_counts_exact_passed_and_empty(problems):
     tasks = humaneval.spread(humaneval.tasks(problems, "single-line"), 6)
     s = quality.settings_for(Settings(), "single-line", "auto", None)
-    score = quality.run_set(_Oracle(tasks), tasks, s, quality.Checker(10))
-    assert (score.tasks, score.exact, score.empty) == (6, 3, 3)
-    assert score.passed >= 3
-    assert score.to_json()["exact_match"] == 0.5
+    scores = quality.run_set(_Oracle(tasks), tasks, s, quality.Checker(10))
+    for score in scores.values():
+        assert (score.tasks, score.exact, score.empty, score.junk) == (6, 3, 3, 0)
+        assert score.passed >= 3
+        assert score.to_json()["exact_match"] == 0.5
+        assert score.to_json()["empty_rate"] == 0.5
+
+
+class _Junk:
+    """An engine whose every answer is a repeated unit."""
+
+    def complete_once(self, prefix, suffix, settings, language=""):
+        return _Result("    return f(1, 1, 1, 1, 1, 1")
+
+
+def test_junk_counts_with_the_chain_off_and_is_removed_with_it_on(problems):
+    tasks = humaneval.spread(humaneval.tasks(problems, "single-line"), 4)
+    s = quality.settings_for(Settings(), "single-line", "auto", None)
+    scores = quality.run_set(_Junk(), tasks, s, quality.Checker(10))
+    off, on = scores["off"].to_json(), scores["on"].to_json()
+    assert (off["junk_rate"], off["empty_rate"]) == (1.0, 0.0)
+    assert (on["junk_rate"], on["empty_rate"]) == (0.0, 1.0)
+    assert quality.run_set(_Junk(), tasks, s, quality.Checker(10), chains=("on",)).keys() == {"on"}
+
+
+def test_the_engine_is_asked_for_the_chain_off():
+    assert quality.settings_for(Settings(), "single-line", "auto", None).completion.filters is False
 
 
 def test_settings_follow_the_set_and_turn_the_completion_cache_off():
@@ -94,6 +117,8 @@ def test_cli_parses_bench_quality_flags():
         ["bench", "quality", "--limit", "5", "--json", "--model", "m.gguf", "--template", "prefix-only", "--set", "single-line"]
     )
     assert (args.limit, args.json, args.model, args.template, args.sets) == (5, True, "m.gguf", "prefix-only", ["single-line"])
+    assert build_parser().parse_args(["bench", "quality"]).chain == "both"
+    assert build_parser().parse_args(["bench", "quality", "--chain", "off"]).chain == "off"
 
 
 def test_no_cache_reuse_flag_reaches_the_settings():
