@@ -159,13 +159,6 @@ def _trim_trailing(text: str) -> str:
     return text if text.strip() else ""
 
 
-def clean(text: str, suffix: str, scope: Scope) -> str:
-    """The text to show, or "" for no completion: scope, suffix overlap, whitespace
-    (the chain switched off). Kept for callers not yet on ``Policy``."""
-    text, _ = cut(text, scope)
-    return _trim_trailing(_drop_suffix_overlap(text.rstrip(), suffix))
-
-
 def _first_stop(text: str, stops: tuple[str, ...]) -> int | None:
     hits = [i for i in (text.find(s) for s in stops if s) if i >= 0]
     return min(hits) if hits else None
@@ -270,6 +263,9 @@ class Policy:
         k = _first_repeating_prefix(lines[:-1])
         if k is not None:
             return len("\n".join(lines[: k - 1])), "repetition"
+        reached = _reaches_suffix(lines[:-1], self)
+        if reached is not None:
+            return len("\n".join(lines[:reached])), "duplication"
         return None
 
     # -- the final clean-up ---------------------------------------------------------------
@@ -376,10 +372,25 @@ def _norm(lines: list[str]) -> str:
     return " ".join(" ".join(lines).split())
 
 
+def _reaches_suffix(lines: list[str], policy: Policy) -> int | None:
+    """Index of the first later line (not the first) that is the first non-blank line
+    after the cursor line, indentation included: from there the completion writes what
+    the document already has (prefix-only models do this at the end of every block)."""
+    if not policy.suffix_lines or len(policy.suffix_lines[0].strip()) < 4:
+        return None
+    target = policy.suffix_lines[0].rstrip()
+    return next((i for i in range(1, len(lines)) if lines[i].rstrip() == target), None)
+
+
 def remove_duplication(text: str, policy: Policy) -> str:
     """Nothing when the completion starts by repeating the lines right after the cursor;
-    leading lines that rewrite the line above the cursor are dropped."""
+    cut where it reaches the line after the cursor; leading lines that rewrite the line
+    above the cursor are dropped."""
     lines = text.split("\n")
+    reached = _reaches_suffix(lines, policy)
+    if reached is not None:
+        lines = lines[:reached]
+        text = "\n".join(lines).rstrip()
     body = [line for line in lines if line.strip()]
     if not body:
         return text
@@ -457,15 +468,12 @@ def close_own_brackets(text: str, policy: Policy) -> str:
         start = text.rfind("\n", 0, bad) + 1
         text = (text[:start] if not text[start:bad].strip() and start else text[:bad]).rstrip()
     lines = text.split("\n")
-    own: list[str] = []
-    if len(lines) > 1 and _CLOSING_LINE.match(lines[-1]) and policy.suffix_lines:
-        _scan("\n".join(lines[:-1]), policy.lang.comment, own)
-    if len(lines) > 1 and _CLOSING_LINE.match(lines[-1]) and policy.suffix_lines and not own:
-        nxt = policy.suffix_lines[0].strip()
-        last = lines[-1].strip()
-        if nxt.startswith(last) or last.startswith(nxt):
-            text = "\n".join(lines[:-1]).rstrip()
-    return text
+    if len(lines) < 2 or not _CLOSING_LINE.match(lines[-1]) or not policy.suffix_lines:
+        return text
+    if _unclosed("\n".join(lines[:-1]), policy.lang.comment):
+        return text  # the line closes what the completion opened
+    nxt, last = policy.suffix_lines[0].strip(), lines[-1].strip()
+    return "\n".join(lines[:-1]).rstrip() if nxt.startswith(last) or last.startswith(nxt) else text
 
 
 def trim_line(text: str, policy: Policy) -> str:
@@ -491,9 +499,9 @@ def drop_minimum(text: str, policy: Policy) -> str:
 
 
 FILTERS: tuple[tuple[str, Callable[[str, Policy], str]], ...] = (
+    ("duplication", remove_duplication),
     ("repetition", remove_repetition),
     ("indentation", fix_indentation),
-    ("duplication", remove_duplication),
     ("brackets", close_own_brackets),
     ("trim", trim_line),
     ("minimum", drop_minimum),

@@ -184,7 +184,7 @@ def run(
         modes.append(("prefix-only", "prefix-only", None, False))
     check = Checker(timeout)
     report: dict[str, Any] = {"benchmark": "humaneval-infilling", "model": "", "template": "", "limit": limit, "sets": {}}
-    texts: dict[tuple[str, str], list[str]] = {}
+    answers: dict[tuple[str, str], list[str]] = {}
     for mode, tmpl, reuse, typed in modes:
         engine = Engine.open(model, settings_for(base, sets[0], tmpl, max_tokens, reuse))
         try:
@@ -200,12 +200,12 @@ def run(
                 )
                 for chain, score in scores.items():
                     report["sets"].setdefault(which, {})[f"{mode} chain-{chain}"] = score.to_json(texts)
-                texts[(which, mode)] = scores[chains[-1]].texts
+                answers[(which, mode)] = scores[chains[-1]].texts
         finally:
             engine.close()
     if reuse_check:
         for which in chosen:
-            fresh, shifted = texts[(which, "fim-fresh")], texts[(which, "fim-typed")]
+            fresh, shifted = answers[(which, "fim-fresh")], answers[(which, "fim-typed")]
             same = sum(a == b for a, b in zip(fresh, shifted))
             report["sets"][which]["typed_vs_fresh_identical"] = round(same / max(len(fresh), 1), 4)
     return report
