@@ -27,6 +27,7 @@ from . import fim, prompt
 from .backends.base import Backend, Generation, Result
 from .completion_cache import CompletionCache
 from .context import Cursor
+from .extra_context import Extra
 from .debounce import Debounce
 from .errors import BackendError, Cancelled, CodeshellError, ModelError
 from .log import get_logger
@@ -83,13 +84,17 @@ class Job:
 
     _ids = itertools.count(1)
 
-    def __init__(self, key: str, cursor: Cursor, settings: Settings, language: str = "", speculative: bool = False) -> None:
+    def __init__(
+        self, key: str, cursor: Cursor, settings: Settings, language: str = "", speculative: bool = False,
+        extra: Extra | None = None,
+    ) -> None:
         self.id = next(Job._ids)
         self.speculative = speculative
         self.key = key
         self.cursor = cursor
         self.settings = settings
         self.language = language
+        self.extra = extra  # other files' chunks for the prompt (extra_context)
         self.created = time.monotonic()
         self.future: Future[Completion] = Future()
         self._cancel = threading.Event()
@@ -110,7 +115,9 @@ class Job:
             self._cancel.wait(seconds)
 
     def same_work(self, other: Job) -> bool:
-        return (self.key, self.cursor, self.settings, self.language) == (other.key, other.cursor, other.settings, other.language)
+        return (self.key, self.cursor, self.settings, self.language, self.extra) == (
+            other.key, other.cursor, other.settings, other.language, other.extra
+        )
 
 
 def generation(s: Settings) -> Generation:
@@ -157,6 +164,7 @@ class Engine:
         self._lock = threading.Condition()
         self._tasks: deque[Callable[[], None] | Job] = deque()
         self._running: Job | None = None
+        self.last: Job | None = None  # the newest request (what an idle prewarm continues)
         self._closed = False
         self.cache = CompletionCache(self.settings.cache.completion_cache_size)
         self.debounce = Debounce()
@@ -216,11 +224,14 @@ class Engine:
     def wait_loaded(self, timeout: float | None) -> bool:
         return self._loaded.wait(timeout)
 
-    def submit(self, key: str, cursor: Cursor, settings: Settings | None = None, language: str = "") -> Job:
+    def submit(
+        self, key: str, cursor: Cursor, settings: Settings | None = None, language: str = "", extra: Extra | None = None
+    ) -> Job:
         """Queue a completion at ``cursor`` of document ``key``; supersedes older ones for ``key``."""
-        job = Job(key, cursor, settings or self.settings, language)
+        job = Job(key, cursor, settings or self.settings, language, extra=extra)
         with self._lock:
             self.stats.requests += 1
+            self.last = job
             self._drop_speculation()
             leader = self._same_work(job)
             if leader is not None:
@@ -249,11 +260,13 @@ class Engine:
                 return
         job.cancel(reason)
 
-    def complete_once(self, prefix: str, suffix: str, settings: Settings | None = None, language: str = "") -> Completion:
+    def complete_once(
+        self, prefix: str, suffix: str, settings: Settings | None = None, language: str = "", extra: Extra | None = None
+    ) -> Completion:
         """One completion, waited for: what the CLI and the benchmarks call."""
         if self._backend is None and self._load_error is not None:
             raise self._load_error
-        job = self.submit("<once>", Cursor(prefix, suffix), settings, language)
+        job = self.submit("<once>", Cursor(prefix, suffix), settings, language, extra)
         return job.future.result()
 
     def close(self) -> None:
@@ -318,7 +331,20 @@ class Engine:
             if self._tasks or self._closed:
                 return
             cursor = Cursor(job.cursor.prefix + text, job.cursor.suffix)
-            self._tasks.append(Job(job.key, cursor, s, job.language, speculative=True))
+            self._tasks.append(Job(job.key, cursor, s, job.language, speculative=True, extra=job.extra))
+            self._lock.notify()
+
+    def prewarm(self, job: Job, extra: Extra | None) -> None:
+        """The extra context for ``job``'s document changed (another document opened or
+        closed): evaluate the new set while idle, as a speculative run at ``job``'s cursor,
+        so the next keystroke finds it in the KV cache."""
+        s = job.settings
+        if not s.cache.speculative:
+            return
+        with self._lock:
+            if self._tasks or self._running is not None or self._closed:
+                return
+            self._tasks.append(Job(job.key, job.cursor, s, job.language, speculative=True, extra=extra))
             self._lock.notify()
 
     # --- the worker ----------------------------------------------------------------------
@@ -355,12 +381,12 @@ class Engine:
         t0 = time.perf_counter()
         try:
             backend.prepare(lambda: job.cancelled)
-            p = prompt.build(job.cursor, job.settings.completion, backend)
+            p = prompt.build(job.cursor, job.settings.completion, backend, job.extra)
         except Cancelled:
             return Completion("", backend.model_name, backend.template_name, status=job.reason)
         except BackendError as e:
             return self._failed(job, backend, e)
-        gen_key = _gen_key(job.settings.completion)
+        gen_key = (_gen_key(job.settings.completion), p.chunks)
         cached = self.cache.get(p.prefix, p.suffix, gen_key)
         if cached is not None:
             return self._from_cache(job, backend, cached, t0)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Literal, Mapping, Sequence
 
 from .errors import TemplateError
+from .languages import language, language_id_for_path
 
 Order = Literal["psm", "spm", "prefix"]
 
@@ -89,14 +90,17 @@ class Template:
     middle_id: int | None
     bos_id: int | None
     stop_ids: frozenset[int]
+    file_sep_id: int | None = None  # the token that opens another file (see FILE_SEPARATORS)
 
     @property
     def name(self) -> str:
         return self.family.name
 
-    def assemble(self, prefix: Sequence[int], suffix: Sequence[int]) -> list[int]:
-        """The prompt as token ids. ``prefix``/``suffix`` are tokenized text (no BOS)."""
+    def assemble(self, prefix: Sequence[int], suffix: Sequence[int], extra: Sequence[int] = ()) -> list[int]:
+        """The prompt as token ids. ``prefix``/``suffix`` are tokenized text (no BOS);
+        ``extra`` (other files) goes right after BOS, before everything else."""
         head = [self.bos_id] if self.family.bos and self.bos_id is not None else []
+        head += extra
         order = self.family.order
         if order == "prefix":
             return head + list(prefix)
@@ -174,7 +178,38 @@ def bind(
     stops = {vocab[t] for t in family.stops if t in vocab} | set(eog_ids)
     # Any FIM marker the model emits ends the middle.
     stops |= {i for i in ids if i is not None}
-    return Template(family, ids[0], ids[1], ids[2], bos_id, frozenset(stops)), why
+    sep = next((vocab[t] for t in FILE_SEPARATORS.get(family.name, ()) if t in vocab), None)
+    if sep is not None:
+        stops.add(sep)
+    return Template(family, ids[0], ids[1], ids[2], bos_id, frozenset(stops), sep), why
+
+
+# Tokens that open another file of the repository in the families trained with them, the
+# file's name following on the same line (Qwen2.5-Coder's repository-level prompt;
+# StarCoder2's <file_sep>, StarCoder's <filename>). CodeShell's vocabulary has
+# <filename> and <reponame> too, but nothing says CodeShell was trained with them (the
+# embedded model was not): it gets comment headers, like every family not listed.
+FILE_SEPARATORS: dict[str, tuple[str, ...]] = {"qwen": ("<|file_sep|>",), "starcoder": ("<file_sep>", "<filename>")}
+
+
+def comment_header(path: str, language_id: str = "") -> str:
+    """A line naming the file ``path`` as a comment of its language (``# utils.py``)."""
+    comment = language(language_id or language_id_for_path(path)).comment or "#"
+    return f"{comment} {path}\n"
+
+
+def file_block(path: str, language_id: str, text: str, separator: bool) -> str:
+    """Another file as it goes before the prefix — or, with ``text`` empty, the heading of
+    the current file: its name on the first line (after the file-separator token, which
+    the caller puts in, when ``separator``; else as a comment of its language), then its
+    text and a blank line."""
+    head = f"{path}\n" if separator else comment_header(path, language_id)
+    return head + text + ("\n" if text else "")
+
+
+def separator_text(family: Family) -> str:
+    """The file-separator token as text, for prompts a server tokenizes ("" when none)."""
+    return "<|file_sep|>" if family.name == "qwen" else ""
 
 
 # Marker texts for prompts sent as text (the server tokenizes them): Code Llama's

@@ -54,6 +54,13 @@ class CompletionSettings:
 
 
 @dataclass
+class ContextSettings:
+    other_files: bool = field(default=True, metadata=_meta("put chunks of other open documents, recent edits and the document just left before the prefix"))
+    extra_tokens: int = field(default=1024, metadata=_meta("token budget of that extra context (on top of completion.promptTokens)", 0, 65536))
+    max_chunks: int = field(default=8, metadata=_meta("extra-context chunks at most", 0, 64))
+
+
+@dataclass
 class CacheSettings:
     reuse: bool = field(default=True, metadata=_meta("reuse the KV cache between requests; false re-evaluates every prompt"))
     completion_cache_size: int = field(default=256, metadata=_meta("completions remembered (0 disables the cache)", 0, 100000))
@@ -73,6 +80,7 @@ class BackendSettings:
 class Settings:
     model: ModelSettings = field(default_factory=ModelSettings)
     completion: CompletionSettings = field(default_factory=CompletionSettings)
+    context: ContextSettings = field(default_factory=ContextSettings)
     cache: CacheSettings = field(default_factory=CacheSettings)
     backend: BackendSettings = field(default_factory=BackendSettings)
 

@@ -11,7 +11,12 @@ What a backend takes decides the prompt's form (``Backend.fim``):
   prefix and suffix;
 - a ``fim.Family`` (a server that takes a prompt string): the FIM prompt as text;
 - ``None`` (a server that assembles the prompt itself, llama-server's ``/infill``):
-  only the window's prefix and suffix text.
+  only the window's prefix and suffix text (and the chosen chunks, sent apart).
+
+Extra context (``extra_context``: other files) goes before everything but BOS, in the
+stable order of its chunks, followed by a heading naming the current file; with no chunk
+chosen the prompt is exactly the file-only one. Each chunk is tokenized on its own, so a
+chunk's tokens never depend on its neighbours and the KV common prefix keeps them.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import Callable, Protocol
 
 from . import budget, fim
 from .context import Cursor
+from .extra_context import Chunk, Extra
 from .options import CompletionSettings
 
 ANCHOR_LINES = 32  # the prefix window's start moves in steps of this many lines
@@ -50,6 +56,7 @@ class Layout:
 
     prefix: Span
     suffix: Span | None
+    extra: Span | None = None  # other files and the current file's heading, before the prefix
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,7 @@ class Prompt:
     tokens: tuple[int, ...] = ()  # for a Template backend: the assembled prompt
     layout: Layout | None = None  # for a Template backend
     text: str = ""  # for a Family backend: the FIM prompt as text
+    chunks: tuple[Chunk, ...] = ()  # extra context in the prompt, in prompt order
 
     @property
     def key(self) -> tuple[str, str]:
@@ -90,28 +98,76 @@ def window(cursor: Cursor, c: CompletionSettings, count: Callable[[str], int], c
     )
 
 
-def assemble(template: fim.Template, prefix: list[int], suffix: list[int]) -> tuple[tuple[int, ...], Layout]:
-    """Token ids of the prompt and its layout (prefix and suffix tokenized without BOS)."""
-    tokens = template.assemble(prefix, suffix if template.uses_suffix else [])
+def choose(x: Extra, cost: Callable[[Chunk], int], budget_tokens: int) -> tuple[Chunk, ...]:
+    """The best-ranked chunks that fit ``budget_tokens`` (at most ``x.max_chunks``), in
+    their stable prompt order."""
+    chosen: list[Chunk] = []
+    used = 0
+    for chunk in x.chunks:
+        if len(chosen) >= x.max_chunks:
+            break
+        n = cost(chunk)
+        if used + n <= budget_tokens:
+            chosen.append(chunk)
+            used += n
+    return tuple(sorted(chosen, key=lambda ch: ch.order))
+
+
+def _extra_room(c: CompletionSettings, w: budget.Window, context_length: int) -> int:
+    """Tokens left for extra context beside the window, generation and the template."""
+    return context_length - c.max_tokens - TEMPLATE_SLACK - w.prefix_tokens - w.suffix_tokens
+
+
+def assemble(
+    template: fim.Template, prefix: list[int], suffix: list[int], extra: list[int] | None = None
+) -> tuple[tuple[int, ...], Layout]:
+    """Token ids of the prompt and its layout (prefix, suffix and extra context tokenized without BOS)."""
+    extra = extra or []
+    tokens = template.assemble(prefix, suffix if template.uses_suffix else [], extra)
     head = 1 if template.family.bos and template.bos_id is not None else 0
+    span = Span(head, head + len(extra)) if extra else None
+    head += len(extra)
     order = template.family.order
     if order == "prefix":
-        return tuple(tokens), Layout(Span(head, head + len(prefix)), None)
+        return tuple(tokens), Layout(Span(head, head + len(prefix)), None, span)
     if order == "spm":
         start = head + 1 + len(suffix) + 1
-        return tuple(tokens), Layout(Span(start, start + len(prefix)), None)
+        return tuple(tokens), Layout(Span(start, start + len(prefix)), None, span)
     start = head + 1
     chunk = start + len(prefix)
-    return tuple(tokens), Layout(Span(start, chunk), Span(chunk, chunk + 1 + len(suffix)))
+    return tuple(tokens), Layout(Span(start, chunk), Span(chunk, chunk + 1 + len(suffix)), span)
 
 
-def build(cursor: Cursor, c: CompletionSettings, backend: Model) -> Prompt:
-    """The prompt for ``backend`` at ``cursor``."""
+def build(cursor: Cursor, c: CompletionSettings, backend: Model, extra: Extra | None = None) -> Prompt:
+    """The prompt for ``backend`` at ``cursor``, with what fits of ``extra`` before the prefix."""
     w = window(cursor, c, backend.count_tokens, backend.context_length)
     form = backend.fim
+    sep = form.file_sep_id if isinstance(form, fim.Template) else None
+    sep_text = fim.separator_text(form) if isinstance(form, fim.Family) else ""
+    separated = sep is not None or bool(sep_text)
+
+    def block(path: str, language: str, text: str) -> str:
+        return sep_text + fim.file_block(path, language, text, separated)
+
+    chunks: tuple[Chunk, ...] = ()
+    heading = ""
+    if extra is not None and extra.chunks and extra.max_chunks > 0:
+        heading = block(extra.path, extra.language, "")
+        room = min(extra.tokens, _extra_room(c, w, backend.context_length)) - backend.count_tokens(heading) - 1
+        if form is None:  # the server lays out input_extra itself
+            chunks = choose(extra, lambda ch: backend.count_tokens(ch.text) + 8, room)
+        else:
+            chunks = choose(extra, lambda ch: backend.count_tokens(block(ch.path, ch.language, ch.text)) + 1, room)
     if isinstance(form, fim.Template):
-        tokens, layout = assemble(form, backend.tokenize(w.prefix), backend.tokenize(w.suffix) if form.uses_suffix else [])
-        return Prompt(w.prefix, w.suffix, tokens=tokens, layout=layout)
+        extra_ids: list[int] = []
+        if chunks:
+            for piece in [block(ch.path, ch.language, ch.text) for ch in chunks] + [heading]:
+                extra_ids += ([sep] if sep is not None else []) + backend.tokenize(piece)
+        tokens, layout = assemble(
+            form, backend.tokenize(w.prefix), backend.tokenize(w.suffix) if form.uses_suffix else [], extra_ids
+        )
+        return Prompt(w.prefix, w.suffix, tokens=tokens, layout=layout, chunks=chunks)
     if isinstance(form, fim.Family):
-        return Prompt(w.prefix, w.suffix, text=fim.assemble_text(form, w.prefix, w.suffix))
-    return Prompt(w.prefix, w.suffix)
+        head = "".join(block(ch.path, ch.language, ch.text) for ch in chunks) + heading if chunks else ""
+        return Prompt(w.prefix, w.suffix, text=head + fim.assemble_text(form, w.prefix, w.suffix), chunks=chunks)
+    return Prompt(w.prefix, w.suffix, chunks=chunks)

@@ -10,10 +10,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
+import signal
+import sys
 import time
 import uuid
 from concurrent.futures import Future
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import unquote
 
 from lsprotocol import types
@@ -21,11 +24,12 @@ from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 
-from . import __version__
+from . import __version__, documents, transport
 from .context import Cursor, Encoding, clamp_position, cursor_at
 from .context import index_to_column
 from .engine import Completion, Engine, Status
 from .errors import CodeshellError
+from .extra_context import Extra, Sources
 from .log import LOGGER_NAME, get_logger
 from .options import Settings, camel, flags_tree, merge
 
@@ -63,8 +67,40 @@ class Protocol(LanguageServerProtocol):
                 return _Rejected()
             raise
 
+    # --- lifecycle: what LSP allows before initialize and after shutdown ----------------
+
+    initialize_seen = False
+    exit_code: int | None = None  # set by the exit notification: 0 after shutdown, else 1
+    on_exit: Callable[[], None] | None = None  # stops the transport
+
+    def refuse(self, msg_id: Any, code: int, message: str) -> None:
+        log.warning("request %s refused: %s", msg_id, message)
+        self._send_response(msg_id, error=types.ResponseError(code=code, message=message))
+
     def handle_message(self, message: Any) -> None:
         if isinstance(message, _Rejected):
+            return
+        method = getattr(message, "method", None)
+        if isinstance(method, str) and hasattr(message, "id"):  # a request
+            if method == types.INITIALIZE:
+                if self.initialize_seen:
+                    self.refuse(message.id, types.ErrorCodes.InvalidRequest, "initialize was already received")
+                    return
+                self.initialize_seen = True
+            elif not self.initialize_seen:
+                self.refuse(message.id, types.ErrorCodes.ServerNotInitialized, f"{method} before initialize: send initialize first")
+                return
+            elif self._shutdown:
+                self.refuse(message.id, types.ErrorCodes.InvalidRequest, f"{method} after shutdown: only exit is accepted now")
+                return
+        elif method == types.EXIT:
+            self.exit_code = 0 if self._shutdown else 1
+            log.info("exit %s shutdown: exit code %d", "after" if self._shutdown else "without", self.exit_code)
+            if self.on_exit is not None:
+                self.on_exit()
+            return
+        elif isinstance(method, str) and not self.initialize_seen:
+            log.info("notification %s before initialize: dropped", method)
             return
         super().handle_message(message)
 
@@ -81,6 +117,7 @@ class CodeshellServer(LanguageServer):
         self.cli_settings: dict[str, Any] = {}
         self.settings = Settings()
         self.engine = Engine(self.settings)
+        self.sources = Sources()  # other open documents, recent edits: extra context
         self._told: set[str] = set()
         self._loaded_key: tuple[Any, ...] | None = None
         self._load: Future[Any] | None = None
@@ -192,8 +229,10 @@ class CodeshellServer(LanguageServer):
         text = doc.source
         line, character = clamp_position(text, position.line, position.character, encoding)
         cursor = cursor_at(text, line, character, encoding)
+        self.sources.focus(uri)
+        extra = self.extra_for(uri, cursor, doc.language_id or "")
         # Submitted before any await: requests reach the engine in the order they came.
-        job = self.engine.submit(uri, cursor, self.settings, doc.language_id or "")
+        job = self.engine.submit(uri, cursor, self.settings, doc.language_id or "", extra)
         try:
             if self.engine.backend is None:
                 # Queued behind a load in progress: wait for it, up to completion.loadTimeoutMs.
@@ -213,6 +252,24 @@ class CodeshellServer(LanguageServer):
         return result, cursor, types.Position(line, character)
 
 
+    def extra_for(self, uri: str, cursor: Cursor, language: str) -> Extra | None:
+        """The other documents' chunks for a completion at ``cursor`` (None when off or none)."""
+        x = self.settings.context
+        if not x.other_files or x.max_chunks == 0 or x.extra_tokens == 0:
+            return None
+        chunks = self.sources.select(uri, cursor)
+        return Extra(chunks, x.extra_tokens, x.max_chunks, self.sources.path(uri), language) if chunks else None
+
+    def context_changed(self, uri: str) -> None:
+        """Document ``uri`` opened or closed: evaluate the last request's new extra context while idle."""
+        last = self.engine.last
+        if last is None or last.key == uri or last.speculative:
+            return
+        extra = self.extra_for(last.key, last.cursor, last.language)
+        if extra != last.extra:
+            self.engine.prewarm(last, extra)
+
+
 def _supports_progress(caps: types.ClientCapabilities | None) -> bool:
     return bool(caps and caps.window and caps.window.work_done_progress)
 
@@ -230,11 +287,13 @@ server = CodeshellServer()
 @server.feature(types.INITIALIZE)
 def initialize(ls: CodeshellServer, params: types.InitializeParams) -> None:
     opts = params.initialization_options
+    documents.adopt(ls.workspace)  # LSP line semantics for every document from now on
     ls._init_options = opts if isinstance(opts, dict) else {}
     if opts is not None and not isinstance(opts, dict):
         log.warning("initializationOptions is not an object; ignored")
     # Start loading at once; initialize still answers immediately.
     ls.apply_settings(ls._init_options, "initializationOptions")
+    ls.sources.roots = [f.uri for f in params.workspace_folders or []] + ([params.root_uri] if params.root_uri else [])
 
 
 @server.feature(types.INITIALIZED)
@@ -258,9 +317,27 @@ async def did_change_configuration(ls: CodeshellServer, params: types.DidChangeC
         ls.apply_settings(merge(ls._init_options, pulled), "workspace configuration")
 
 
+@server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+def did_open(ls: CodeshellServer, params: types.DidOpenTextDocumentParams) -> None:
+    d = params.text_document
+    ls.sources.open(d.uri, d.language_id, d.text)
+    ls.context_changed(d.uri)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+def did_close(ls: CodeshellServer, params: types.DidCloseTextDocumentParams) -> None:
+    ls.sources.close(params.text_document.uri)
+    ls.context_changed(params.text_document.uri)
+
+
 @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
 def did_change(ls: CodeshellServer, params: types.DidChangeTextDocumentParams) -> None:
     ls.engine.keystroke()
+    uri = params.text_document.uri
+    doc = ls.workspace.text_documents.get(unquote(uri))
+    if doc is not None:
+        lines = [c.range.start.line for c in params.content_changes if isinstance(c, types.TextDocumentContentChangePartial)]
+        ls.sources.change(uri, doc.source, lines)
 
 
 @server.feature(
@@ -365,10 +442,112 @@ def _forward_logs(ls: CodeshellServer) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    """Serve until exit, EOF or a signal; the process ends here with the LSP exit code
+    (0 after shutdown and exit, 1 for exit without shutdown, 130 on SIGINT, 143 on SIGTERM)."""
     server.configure(getattr(args, "model", None), flags_tree(args))
-    if getattr(args, "tcp", False):
-        log.info("listening on %s:%d", args.host, args.port)
-        server.start_tcp(args.host, args.port)
-    else:
-        server.start_io()
-    return 0
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    stop = asyncio.Event()
+    code: list[int] = []
+
+    def on_signal(number: int) -> None:
+        log.warning("%s: exiting", signal.Signals(number).name)
+        code.append(128 + number)
+        stop.set()
+
+    for number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(number, on_signal, number)
+    server.protocol.on_exit = stop.set
+    try:
+        if getattr(args, "tcp", False):
+            loop.run_until_complete(_serve_tcp(args.host, args.port, stop))
+        else:
+            server.protocol.set_writer(_StdoutWriter(sys.stdout.buffer))
+            read = transport.stdin_source(sys.stdin.buffer.fileno(), loop)
+            loop.run_until_complete(transport.serve(read, server.protocol, stop))
+    except OSError as e:
+        log.error("serving failed: %s", e)
+        code.append(1)
+    finally:
+        server.engine.close()
+    exit_code = code[0] if code else server.protocol.exit_code or 0
+    # Threads still blocked (a request waiting for a model load, the stdin reader) must
+    # not hold the process: an editor waits for it to end.
+    logging.shutdown()
+    sys.stderr.flush()
+    os._exit(exit_code)
+
+
+class _StdoutWriter:
+    """pygls' writer interface over stdout; a closed pipe means the client is gone."""
+
+    def __init__(self, out: Any) -> None:
+        self.out = out
+
+    def write(self, data: bytes) -> None:
+        try:
+            self.out.write(data)
+            self.out.flush()
+        except (BrokenPipeError, ValueError):
+            log.info("stdout is closed: the client is gone")
+
+    def close(self) -> None:
+        pass
+
+
+async def _serve_tcp(host: str, port: int, stop: asyncio.Event) -> None:
+    """One client at a time: a second connection is told so and closed, and the first
+    keeps its documents and answers. The server ends when its client disconnects."""
+    connected = False
+
+    async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connected
+        if connected:
+            await _refuse_client(reader, writer, f"{host}:{port}")
+            return
+        connected = True
+        log.info("client connected from %s", writer.get_extra_info("peername"))
+        server.protocol.set_writer(transport.StreamWriter(writer))
+        try:
+            await transport.serve(transport.stream_source(reader), server.protocol, stop)
+        finally:
+            writer.close()
+            stop.set()
+
+    listener = await asyncio.start_server(connection, host, port)
+    log.info("listening on %s:%d", host, port)
+    async with listener:
+        await stop.wait()
+
+
+REFUSED_WAIT_S = 5.0
+
+
+async def _refuse_client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, where: str) -> None:
+    """Tell a second TCP client it is not served: a window/showMessage, an error for
+    each request it sends in the next few seconds, then the connection is closed."""
+    message = (
+        f"codeshell-lsp at {where} already serves another client (TCP serves one at a time): "
+        f"start another server on another port for this one"
+    )
+    log.warning("refused a second TCP client from %s", writer.get_extra_info("peername"))
+    params = {"type": types.MessageType.Error.value, "message": message}
+    writer.write(transport.frame({"jsonrpc": "2.0", "method": types.WINDOW_SHOW_MESSAGE, "params": params}))
+    framer = transport.Framer()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + REFUSED_WAIT_S
+    try:
+        while (left := deadline - loop.time()) > 0:
+            chunk = await asyncio.wait_for(reader.read(transport.CHUNK), left)
+            if not chunk:
+                break
+            for event in framer.feed(chunk):
+                msg_id = transport.request_id(event)
+                if msg_id is not None:
+                    error = {"code": types.LSPErrorCodes.RequestFailed.value, "message": message}
+                    writer.write(transport.frame({"jsonrpc": "2.0", "id": msg_id, "error": error}))
+                    await writer.drain()
+    except (asyncio.TimeoutError, ConnectionError):
+        pass
+    finally:
+        writer.close()

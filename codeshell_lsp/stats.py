@@ -20,6 +20,8 @@ class Stats:
     tokens_generated: int = 0
     completion_cache_hits: int = 0
     speculative_tokens: int = 0  # prompt tokens evaluated to precompute next suggestions
+    extra_tokens_evaluated: int = 0  # of tokens_evaluated / tokens_reused: extra context (other files)
+    extra_tokens_reused: int = 0
     filtered: Counter[str] = field(default_factory=Counter)  # postprocessing filters that changed a completion, by reason
     shown: int = 0  # what the editor reports (codeshell/didShowCompletion …)
     accepted: int = 0
@@ -35,6 +37,8 @@ class Stats:
         self.tokens_evaluated += result.evaluated_tokens
         self.tokens_reused += result.cached_tokens
         self.tokens_generated += result.generated_tokens
+        self.extra_tokens_evaluated += result.extra_evaluated
+        self.extra_tokens_reused += result.extra_reused
 
     def count_cancelled_run(self, evaluated: int, speculative: bool) -> None:
         if speculative:

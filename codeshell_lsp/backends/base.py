@@ -36,6 +36,8 @@ class Result:
     prompt_ms: float = 0.0
     decode_ms: float = 0.0
     stop_reason: str = ""  # eog | length | one of Policy.stop_at's reasons
+    extra_evaluated: int = 0  # of the evaluated / reused prompt tokens, those of extra context (other files)
+    extra_reused: int = 0
     timings: dict[str, float] = field(default_factory=dict)
 
 

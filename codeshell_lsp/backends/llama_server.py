@@ -65,6 +65,8 @@ class LlamaServerBackend:
         }
         if self.model:
             body["model"] = self.model
+        if prompt.chunks:
+            body["input_extra"] = [{"filename": c.path, "text": c.text} for c in prompt.chunks]
         out = Generated(policy)
         last: dict[str, Any] = {}
 

@@ -165,8 +165,12 @@ class LocalBackend:
             except Cancelled:
                 raise Cancelled(evaluated=p.evaluated) from None
         t2 = time.perf_counter()
+        extra = prompt.layout.extra if prompt.layout else None
+        extra_reused = min(max(p.keep - extra.start, 0), len(extra)) if extra else 0
         return Result(
             text=text,
+            extra_evaluated=len(extra) - extra_reused if extra else 0,
+            extra_reused=extra_reused,
             prompt_tokens=len(tokens),
             cached_tokens=p.reused,
             evaluated_tokens=p.evaluated,

@@ -1,0 +1,298 @@
+"""Context beyond the current file: what of the other open documents goes before the prefix.
+
+Sources are what the editor already sends: the other open documents, the ranges the
+user recently edited in them (didChange), and the document the user just left.
+
+- Documents are cut into line chunks at top-level statements (whole definitions where
+  they fit, at most ``CHUNK_LINES`` lines), plus one *outline* per document: its
+  definition lines (``def``/``class``/``function``/top-level names), which tells a small
+  model most compactly which names another module offers.
+- Candidates are ranked by Jaccard similarity of identifier sets against the text
+  around the cursor, with boosts for the outline of a module the current file imports,
+  recent edits and the document just left. As in llama.vim: a chunk more than
+  ``MAX_QUERY_SIMILARITY`` similar to the cursor's own context is dropped (it pushes the
+  model to repeat), and one more than ``DUPLICATE_SIMILARITY`` similar to a better one
+  is a duplicate.
+- The prompt stage fits the ranked list into the token budget and lays the chosen
+  chunks out in a stable order (``Chunk.order``: when the document was opened, then
+  line), so the set — and the KV cache holding it — changes only when the choice does.
+
+Everything but ``Sources`` (the state fed by the server's handlers) is pure.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections import deque
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Iterable, Sequence
+from urllib.parse import unquote, urlparse
+
+from .budget import split_lines
+from .context import Cursor
+
+CHUNK_LINES = 32  # a chunk is at most this many lines (llama.vim: 64)
+OUTLINE_LINES = 80  # definition lines an outline keeps at most
+QUERY_LINES = 48  # lines before the cursor that make the ranking query
+QUERY_GRID = 16  # the query's start moves in steps of this many lines (a stable choice while typing)
+RECENT_EDITS = 16  # edited places remembered (across documents)
+MAX_QUERY_SIMILARITY = 0.5  # a chunk this similar to the cursor's context repeats it: dropped
+DUPLICATE_SIMILARITY = 0.9  # a chunk this similar to a better-ranked one adds nothing: dropped
+IMPORTED_BOOST = 1.0  # the outline of a module the current file imports comes first
+EDIT_BOOST = 0.3  # a chunk the user edited lately (decays with each newer edit)
+LEFT_BOOST = 0.15  # chunks of the document the user just left
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Words every program repeats: they would make all chunks look alike.
+_COMMON = frozenset(
+    "and as assert async await break case catch class const continue def default del elif else except export "
+    "extends false finally fn for from func function if import in is let new none not null or pass private "
+    "public raise return self static struct this throw true try type var void while with yield".split()
+)
+_DEFINITION = re.compile(
+    r"^\s*(?:@|(?:export\s+)?(?:default\s+)?(?:pub(?:\([a-z]+\))?\s+)?(?:async\s+)?"
+    r"(?:def|class|function|func|fn|struct|enum|trait|impl|interface|type|module|const|let|var)\b)"
+)
+_TOP_LEVEL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\s*(?::[^=]*)?=[^=]")
+_PY_IMPORT = re.compile(r"^\s*(?:from\s+([\w.]+)\s+import\s+([\w\s,().*]+)|import\s+([\w.\s,]+))", re.M)
+_JS_IMPORT = re.compile(r"""(?:from|require\(|import\()\s*['"]([^'"]+)['"]""")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Whole lines of another document, with where they come from."""
+
+    path: str  # the document's name as the prompt shows it
+    language: str  # its LSP languageId
+    text: str  # whole lines; ends with a newline
+    order: tuple[int, int]  # place in the prompt: (document opened, first line; -1 for the outline)
+    kind: str = "lines"  # "lines" or "outline"
+
+
+@dataclass(frozen=True)
+class Extra:
+    """What the prompt stage gets: candidate chunks best first, the limits, and the
+    current document's own name and language (for its header)."""
+
+    chunks: tuple[Chunk, ...]
+    tokens: int
+    max_chunks: int
+    path: str = ""
+    language: str = ""
+
+
+def identifiers(text: str) -> frozenset[str]:
+    """The identifier tokens of ``text`` that tell code apart (common keywords left out)."""
+    return frozenset(w for w in _IDENT.findall(text) if len(w) > 1 and w.lower() not in _COMMON)
+
+
+def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    if not a or not b:
+        return 0.0
+    inter = len(a & b)
+    return inter / (len(a) + len(b) - inter)
+
+
+def chunk_lines(text: str, max_lines: int = CHUNK_LINES) -> list[tuple[int, str]]:
+    """``text`` cut into (first line, text) chunks of whole lines: top-level statements
+    (with their decorators and leading comments) packed together up to ``max_lines``,
+    longer ones cut every ``max_lines`` lines. Blank-only chunks are left out."""
+    lines = split_lines(text)
+    if lines and not lines[-1].endswith(("\n", "\r")):
+        lines[-1] += "\n"
+    starts = [0]
+    for i in range(1, len(lines)):
+        line, prev = lines[i], lines[i - 1]
+        top = line.strip() and not line[0].isspace() and line[0] not in ")]}"
+        glued = prev.strip() and not prev[0].isspace() and prev.lstrip().startswith(("@", "#", "//", "/*", "*"))
+        if top and not glued:
+            starts.append(i)
+    blocks = [(s, e) for s, e in zip(starts, starts[1:] + [len(lines)])]
+    out: list[tuple[int, str]] = []
+    cur_start, cur_end = 0, 0
+    for s, e in blocks:
+        if cur_end > cur_start and e - cur_start > max_lines:
+            out.append((cur_start, "".join(lines[cur_start:cur_end])))
+            cur_start = s
+        while e - cur_start > max_lines:
+            out.append((cur_start, "".join(lines[cur_start : cur_start + max_lines])))
+            cur_start += max_lines
+        cur_end = e
+    if cur_end > cur_start:
+        out.append((cur_start, "".join(lines[cur_start:cur_end])))
+    return [(s, t) for s, t in out if t.strip()]
+
+
+def outline(text: str, max_lines: int = OUTLINE_LINES) -> str:
+    """The definition lines of ``text`` (functions, classes, top-level names), in order."""
+    keep = []
+    for line in split_lines(text):
+        body = line.rstrip("\r\n")
+        if _DEFINITION.match(body) or _TOP_LEVEL_NAME.match(body):
+            keep.append(body[:160] + "\n")
+            if len(keep) == max_lines:
+                break
+    return "".join(keep)
+
+
+def imported_names(text: str) -> frozenset[str]:
+    """The last components of the modules ``text`` imports (``from . import utils`` ->
+    utils, ``import a.b as c`` -> b, ``require('./x.js')`` -> x): the stems of the files
+    it uses."""
+    names: set[str] = set()
+    for m in _PY_IMPORT.finditer(text):
+        if m.group(1) is not None:
+            names.add(m.group(1).lstrip(".").rsplit(".", 1)[-1])
+            names.update(w for w in re.findall(r"\w+", m.group(2)) if w != "as")
+        else:
+            for part in m.group(3).split(","):
+                names.add(part.split(" as ")[0].strip().rsplit(".", 1)[-1])
+    for m in _JS_IMPORT.finditer(text):
+        names.add(PurePosixPath(m.group(1)).stem)
+    names.discard("")
+    return frozenset(names)
+
+
+def query_text(cursor: Cursor) -> str:
+    """The text the ranking compares against: lines before the cursor from a start that
+    moves on a grid (so the choice stays put while the user types), without the cursor
+    line itself."""
+    lines = split_lines(cursor.prefix[: max(cursor.prefix.rfind("\n"), cursor.prefix.rfind("\r")) + 1])
+    end = len(lines)
+    start = max(0, (end // QUERY_GRID) * QUERY_GRID - QUERY_LINES)
+    after = split_lines(cursor.suffix)[1:9]
+    return "".join(lines[start:end] + after)
+
+
+def display_path(uri: str, roots: Sequence[str] = ()) -> str:
+    """A document's name for the prompt: its path relative to a workspace root, else the path."""
+    parsed = urlparse(uri)
+    path = unquote(parsed.path) if parsed.scheme in ("file", "") else uri
+    for root in roots:
+        r = unquote(urlparse(root).path).rstrip("/")
+        if r and path.startswith(r + "/"):
+            return path[len(r) + 1 :]
+    return path.lstrip("/") if parsed.scheme == "file" else path
+
+
+@dataclass
+class _Doc:
+    path: str
+    language: str
+    opened: int
+    text: str = ""
+    chunks: list[tuple[Chunk, frozenset[str]]] | None = None  # cut when first needed after a change
+
+
+def _rank(
+    candidates: Iterable[tuple[Chunk, frozenset[str], float]], query: frozenset[str]
+) -> list[Chunk]:
+    """Best first: similarity plus boost; near-copies of the cursor's context and of
+    better chunks dropped."""
+    scored = []
+    for chunk, ids, boost in candidates:
+        sim = jaccard(ids, query)
+        if chunk.kind == "lines" and sim > MAX_QUERY_SIMILARITY:
+            continue
+        scored.append((sim + boost, chunk, ids))
+    scored.sort(key=lambda t: (-t[0], t[1].order))
+    kept: list[tuple[Chunk, frozenset[str]]] = []
+    for score, chunk, ids in scored:
+        if score <= 0:
+            continue
+        if any(jaccard(ids, other) > DUPLICATE_SIMILARITY for _, other in kept):
+            continue
+        kept.append((chunk, ids))
+    return [c for c, _ in kept]
+
+
+class Sources:
+    """The open documents, recent edits and the document just left, as the server's
+    didOpen/didChange/didClose handlers report them; ``select`` ranks their chunks for
+    a cursor. Used from the server's event loop only."""
+
+    def __init__(self) -> None:
+        self._docs: dict[str, _Doc] = {}
+        self._opened = itertools.count()
+        self._edits: deque[tuple[str, int]] = deque(maxlen=RECENT_EDITS)
+        self._current: str | None = None
+        self._left: str | None = None
+        self.roots: list[str] = []
+
+    def open(self, uri: str, language: str, text: str) -> None:
+        self._docs[uri] = _Doc(display_path(uri, self.roots), language, next(self._opened))
+        self._set_text(uri, text)
+
+    def change(self, uri: str, text: str, lines: Iterable[int] = ()) -> None:
+        """``uri`` now reads ``text``; ``lines`` are where the edits landed."""
+        if uri not in self._docs:
+            self.open(uri, "", text)
+        else:
+            self._set_text(uri, text)
+        for line in lines:
+            if (uri, line) in self._edits:
+                self._edits.remove((uri, line))
+            self._edits.append((uri, line))
+        self.focus(uri)
+
+    def close(self, uri: str) -> None:
+        self._docs.pop(uri, None)
+        self._edits = deque(((u, n) for u, n in self._edits if u != uri), maxlen=RECENT_EDITS)
+        if self._left == uri:
+            self._left = None
+        if self._current == uri:
+            self._current = None
+
+    def focus(self, uri: str) -> None:
+        """The user works in ``uri`` now; the document worked in before is the one just left."""
+        if uri != self._current:
+            if self._current is not None and self._current in self._docs:
+                self._left = self._current
+            self._current = uri
+
+    def path(self, uri: str) -> str:
+        doc = self._docs.get(uri)
+        return doc.path if doc else display_path(uri, self.roots)
+
+    def _set_text(self, uri: str, text: str) -> None:
+        doc = self._docs[uri]
+        if text != doc.text:
+            doc.text, doc.chunks = text, None
+
+    @staticmethod
+    def _chunks(doc: _Doc) -> list[tuple[Chunk, frozenset[str]]]:
+        if doc.chunks is not None:
+            return doc.chunks
+        text = doc.text
+        chunks = [
+            (Chunk(doc.path, doc.language, t, (doc.opened, start)), identifiers(t)) for start, t in chunk_lines(text)
+        ]
+        head = outline(text)
+        if head:
+            chunks.insert(0, (Chunk(doc.path, doc.language, head, (doc.opened, -1), "outline"), identifiers(head)))
+        doc.chunks = chunks
+        return chunks
+
+    def select(self, uri: str, cursor: Cursor, limit: int = 32) -> tuple[Chunk, ...]:
+        """Chunks of the other documents for ``cursor`` in ``uri``, best first (at most ``limit``)."""
+        if not any(u != uri for u in self._docs):
+            return ()
+        imported = imported_names(cursor.prefix[:20000])
+        edits = list(self._edits)
+        candidates = []
+        for u, doc in ((u, d) for u, d in self._docs.items() if u != uri):
+            stem = PurePosixPath(doc.path).stem
+            lines = [(n, age) for age, (eu, n) in enumerate(reversed(edits)) if eu == u]
+            for chunk, ids in self._chunks(doc):
+                boost = LEFT_BOOST if u == self._left else 0.0
+                if chunk.kind == "outline":
+                    boost += IMPORTED_BOOST if stem in imported else 0.0
+                else:
+                    end = chunk.order[1] + chunk.text.count("\n")
+                    hits = [age for n, age in lines if chunk.order[1] <= n < end]
+                    if hits:
+                        boost += EDIT_BOOST * (1 - min(hits) / RECENT_EDITS)
+                candidates.append((chunk, ids, boost))
+        return tuple(_rank(candidates, identifiers(query_text(cursor)))[:limit])

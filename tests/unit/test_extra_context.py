@@ -1,0 +1,227 @@
+"""Extra context: chunking, ranking, the sources' state, and its place in the prompt."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from codeshell_lsp import extra_context as xc
+from codeshell_lsp import fim, prompt
+from codeshell_lsp.context import Cursor
+from codeshell_lsp.extra_context import Chunk, Extra, Sources
+from codeshell_lsp.kvplan import plan
+from codeshell_lsp.options import CompletionSettings
+
+UTILS = '''"""Helpers."""
+import os
+
+DEFAULT_PORT = 8080
+
+
+def read_config(path):
+    with open(path) as f:
+        return f.read()
+
+
+class Registry:
+    def register(self, name, value):
+        self.items[name] = value
+
+    def lookup(self, name):
+        return self.items[name]
+'''
+
+MAIN = '''from . import utils
+
+
+def start(path):
+    text = utils.'''
+
+VOCAB = {"<fim_prefix>": 1000, "<fim_suffix>": 1001, "<fim_middle>": 1002, "<|endoftext|>": 1003, "<|file_sep|>": 1004}
+
+
+@dataclass
+class CharModel:
+    """A model whose tokens are characters (exact counts, no special-token surprises)."""
+
+    fim: object
+    context_length: int = 8192
+
+    def count_tokens(self, text: str) -> int:
+        return len(text)
+
+    def tokenize(self, text: str) -> list[int]:
+        return [ord(ch) for ch in text]
+
+
+def codeshell() -> fim.Template:
+    return fim.bind("codeshell", VOCAB, None)[0]
+
+
+def extra(*chunks: Chunk, tokens: int = 4096, max_chunks: int = 8) -> Extra:
+    return Extra(chunks, tokens, max_chunks, "pkg/main.py", "python")
+
+
+def chunk(text: str, order: tuple[int, int], path: str = "pkg/utils.py") -> Chunk:
+    return Chunk(path, "python", text, order)
+
+
+def test_chunks_are_whole_top_level_statements_within_the_line_limit():
+    chunks = xc.chunk_lines(UTILS, max_lines=8)
+    assert "".join(t for _, t in chunks).replace("\n", "") == UTILS.replace("\n", "")
+    assert [s for s, _ in chunks] == [0, 6, 11]
+    assert chunks[1][1].startswith("def read_config") and chunks[2][1].startswith("class Registry")
+    assert all(t.count("\n") <= 8 for _, t in chunks)
+
+
+def test_a_statement_longer_than_the_limit_is_cut_every_limit_lines():
+    text = "def f():\n" + "    x = 1\n" * 20
+    assert [s for s, _ in xc.chunk_lines(text, max_lines=8)] == [0, 8, 16]
+
+
+def test_outline_keeps_definition_lines_and_top_level_names():
+    assert xc.outline(UTILS) == (
+        "DEFAULT_PORT = 8080\ndef read_config(path):\nclass Registry:\n"
+        "    def register(self, name, value):\n    def lookup(self, name):\n"
+    )
+
+
+def test_imported_names_are_module_stems():
+    text = "from . import utils\nimport a.b as c, d\nfrom pkg.models import User\nconst x = require('./lib/db.js')\n"
+    assert {"utils", "b", "d", "models", "User", "db"} <= xc.imported_names(text)
+
+
+def test_jaccard_ignores_common_keywords():
+    assert xc.identifiers("def return self items") == frozenset({"items"})
+    assert xc.jaccard(frozenset({"a1", "b1"}), frozenset({"b1", "c1"})) == 1 / 3
+    assert xc.jaccard(frozenset(), frozenset({"a1"})) == 0.0
+
+
+def test_outline_of_an_imported_module_ranks_first():
+    s = Sources()
+    s.open("file:///p/pkg/utils.py", "python", UTILS)
+    s.open("file:///p/pkg/other.py", "python", "def read_config(x):\n    return x\n")
+    s.open("file:///p/pkg/main.py", "python", MAIN)
+    got = s.select("file:///p/pkg/main.py", Cursor(MAIN, "\n"))
+    assert got[0].kind == "outline" and got[0].path.endswith("utils.py")
+
+
+def test_a_chunk_that_copies_the_cursor_context_is_dropped_and_near_duplicates_once():
+    body = "def compute_total(items, tax_rate):\n    subtotal = sum(items)\n    return subtotal * tax_rate\n"
+    s = Sources()
+    s.open("file:///a.py", "python", body)
+    s.open("file:///b.py", "python", body + "\n")
+    s.open("file:///c.py", "python", "x = compute_total(values, 2)\n")
+    picked = s.select("file:///c.py", Cursor("y = compute_total(items, tax_rate)\nz = subtotal\n", ""))
+    assert [c.kind for c in picked] == ["outline"]
+    near = s.select("file:///c.py", Cursor("result = compute_total(prices, tax_rate)\nprint(result)\n", ""))
+    lines = [c for c in near if c.kind == "lines"]
+    assert len(lines) == 1
+
+
+def test_recent_edits_and_the_document_just_left_are_boosted():
+    s = Sources()
+    s.open("file:///a.py", "python", "def alpha_one():\n    pass\n")
+    s.open("file:///b.py", "python", "def beta_two():\n    pass\n")
+    s.open("file:///c.py", "python", "")
+    cursor = Cursor("x = 1\n", "")
+    assert s.select("file:///c.py", cursor) == ()  # nothing in common, nothing recent
+    s.change("file:///b.py", "def beta_two():\n    return 2\n", [1])
+    s.focus("file:///c.py")
+    got = s.select("file:///c.py", cursor)
+    assert got and all(c.path == "b.py" for c in got)
+
+
+def test_closing_a_document_removes_its_chunks():
+    s = Sources()
+    s.open("file:///p/utils.py", "python", UTILS)
+    s.open("file:///p/main.py", "python", MAIN)
+    assert s.select("file:///p/main.py", Cursor(MAIN, ""))
+    s.close("file:///p/utils.py")
+    assert s.select("file:///p/main.py", Cursor(MAIN, "")) == ()
+
+
+def test_the_choice_stays_put_while_the_user_types_on_one_line():
+    s = Sources()
+    s.open("file:///p/utils.py", "python", UTILS)
+    s.open("file:///p/other.py", "python", "def lookup_table(registry):\n    return registry.items\n")
+    s.open("file:///p/main.py", "python", MAIN)
+    line = "    value = registry.lookup_something_long"
+    picks = {s.select("file:///p/main.py", Cursor(MAIN + "\n" + line[:i], "")) for i in range(len(line))}
+    assert len(picks) == 1
+
+
+def test_display_path_is_relative_to_a_workspace_root():
+    assert xc.display_path("file:///home/u/proj/pkg/a%20b.py", ["file:///home/u/proj"]) == "pkg/a b.py"
+    assert xc.display_path("file:///tmp/x.py") == "tmp/x.py"
+    assert xc.display_path("untitled:Untitled-1") == "untitled:Untitled-1"
+
+
+def test_without_chunks_the_prompt_is_exactly_the_file_only_one():
+    model = CharModel(codeshell())
+    c = CompletionSettings()
+    cursor = Cursor("def f():\n    return ", "\n")
+    alone = prompt.build(cursor, c, model)
+    assert prompt.build(cursor, c, model, None) == alone
+    assert prompt.build(cursor, c, model, extra()) == alone
+    assert alone.layout is not None and alone.layout.extra is None
+
+
+def test_extra_context_goes_before_the_prefix_under_comment_headers():
+    model = CharModel(codeshell())
+    cursor = Cursor("x = utils.", "\n")
+    p = prompt.build(cursor, CompletionSettings(), model, extra(chunk("def read_config(path):\n", (0, -1))))
+    text = "".join(chr(t) if t < 1000 else f"[{t}]" for t in p.tokens)
+    assert text == "# pkg/utils.py\ndef read_config(path):\n\n# pkg/main.py\n[1000]x = utils.[1001]\n[1002]"
+    assert p.layout is not None and p.layout.extra == prompt.Span(0, text.index("[1000]"))
+    assert p.layout.prefix.start == p.layout.extra.end + 1
+
+
+def test_qwen_uses_its_file_separator_token():
+    model = CharModel(fim.bind("qwen", {"<|fim_prefix|>": 1, "<|fim_suffix|>": 2, "<|fim_middle|>": 3, "<|file_sep|>": 4}, None)[0])
+    p = prompt.build(Cursor("a", ""), CompletionSettings(), model, extra(chunk("b\n", (0, 0), "b.py")))
+    assert list(p.tokens[: 1 + len("b.py\nb\n\n")]) == [4, *map(ord, "b.py\nb\n\n")]
+    assert 4 in model.fim.stop_ids
+
+
+def test_text_prompts_carry_the_same_context():
+    qwen = fim.FAMILIES["qwen"]
+    p = prompt.build(Cursor("a", "z"), CompletionSettings(), CharModel(qwen), extra(chunk("b\n", (0, 0), "b.py")))
+    assert p.text == "<|file_sep|>b.py\nb\n\n<|file_sep|>pkg/main.py\n<|fim_prefix|>a<|fim_suffix|>z<|fim_middle|>"
+    gemma = fim.FAMILIES["prefix-only"]
+    p = prompt.build(Cursor("a", "z"), CompletionSettings(), CharModel(gemma), extra(Chunk("b.js", "", "b\n", (0, 0))))
+    assert p.text == "// b.js\nb\n\n# pkg/main.py\na"
+
+
+def test_chunks_fit_the_budget_and_the_cap_best_first_then_in_stable_order():
+    big, small, late = chunk("x" * 50 + "\n", (0, 5)), chunk("y\n", (1, 0)), chunk("z\n", (0, 1))
+    x = extra(late, big, small, tokens=60, max_chunks=8)
+    p = prompt.build(Cursor("a", ""), CompletionSettings(), CharModel(codeshell()), x)
+    assert p.chunks == (late, small)  # big did not fit; prompt order is (opened, line)
+    p = prompt.build(Cursor("a", ""), CompletionSettings(), CharModel(codeshell()), extra(late, big, small, max_chunks=1))
+    assert p.chunks == (late,)
+
+
+def test_extra_context_never_crowds_out_the_window():
+    model = CharModel(codeshell(), context_length=400)
+    c = CompletionSettings(prompt_tokens=300, max_tokens=64)
+    cursor = Cursor("a = 1\n" * 100, "")
+    alone = prompt.build(cursor, c, model)
+    room = 400 - 64 - prompt.TEMPLATE_SLACK - len(alone.prefix)
+    assert prompt.build(cursor, c, model, extra(chunk("x" * (room - 20) + "\n", (0, 0)))) == alone
+    assert prompt.build(cursor, c, model, extra(chunk("x" * (room - 40) + "\n", (0, 0)))).prefix == alone.prefix
+
+
+def test_a_keystroke_with_the_same_chunks_reuses_every_extra_token():
+    model = CharModel(codeshell())
+    x = extra(chunk("def read_config(path):\n", (0, -1)))
+    before = prompt.build(Cursor("x = utils.re", "\n"), CompletionSettings(), model, x)
+    after = prompt.build(Cursor("x = utils.rea", "\n"), CompletionSettings(), model, x)
+    p = plan(before.tokens, before.layout.suffix, after.tokens, after.layout.suffix)
+    assert p.keep >= after.layout.extra.end
+
+
+def test_comment_header_follows_the_language():
+    assert fim.comment_header("a.py", "python") == "# a.py\n"
+    assert fim.comment_header("a.rs") == "// a.rs\n"
+    assert fim.comment_header("a.lua", "lua") == "-- a.lua\n"
+    assert fim.comment_header("README") == "# README\n"
