@@ -54,8 +54,55 @@
     (setq driver-out (plist-put driver-out :stats (codeshell-lsp-stats)))
     (eglot-shutdown server)))
 
+(defun driver-setup ()
+  (setq codeshell-lsp-model (getenv "CODESHELL_TEST_MODEL"))
+  (setq codeshell-lsp-options '(:model (:threads 1) :completion (:maxTokens 16)))
+  (find-file (getenv "CODESHELL_TEST_FILE"))
+  (goto-char (point-min))
+  (forward-line 1)
+  (end-of-line))
+
+(defun driver-early ()
+  "C-M-i before the server is up (its command sleeps first, Eglot connects in the background)."
+  (add-to-list 'eglot-server-programs
+               `(python-mode ,(getenv "CODESHELL_TEST_SLOW_CMD") "serve" "--stdio"
+                             :initializationOptions codeshell-lsp-initialization-options))
+  (driver-setup)
+  (let ((eglot-sync-connect nil)
+        (before (driver-buffer-text))
+        (deadline (+ (float-time) 30)))
+    (apply #'eglot (eglot--guess-contact))
+    (setq driver-out (plist-put driver-out :typed_before_ready (not (codeshell-lsp--server))))
+    (setq driver-out (plist-put driver-out :keys (key-description (where-is-internal #'codeshell-lsp-complete nil t))))
+    (call-interactively #'codeshell-lsp-complete)
+    (while (and (equal before (driver-buffer-text)) (< (float-time) deadline))
+      (accept-process-output nil 0.1))
+    (setq driver-out (plist-put driver-out :early (list :before before :after (driver-buffer-text))))
+    (setq driver-out (plist-put driver-out :stats (codeshell-lsp-stats)))
+    (eglot-shutdown (eglot-current-server))))
+
+(defun driver-partial ()
+  "C-c <right> then C-c <down>: the next word, then the next line of the suggestion."
+  (driver-setup)
+  (apply #'eglot (eglot--guess-contact))
+  (let ((before (driver-buffer-text)))
+    (call-interactively #'codeshell-lsp-accept-word)
+    (let ((word (driver-buffer-text)))
+      (call-interactively #'codeshell-lsp-accept-line)
+      (setq driver-out (plist-put driver-out :partial
+                                  (list :before before :word word :line (driver-buffer-text)
+                                        :word_key (key-description (where-is-internal #'codeshell-lsp-accept-word nil t))
+                                        :line_key (key-description (where-is-internal #'codeshell-lsp-accept-line nil t)))))))
+  (setq driver-out (plist-put driver-out :stats (codeshell-lsp-stats)))
+  (eglot-shutdown (eglot-current-server)))
+
 (condition-case err
-    (progn (driver-main) (driver-finish nil))
+    (progn
+      (pcase (getenv "CODESHELL_TEST_SCENARIO")
+        ("early" (driver-early))
+        ("partial" (driver-partial))
+        (_ (driver-main)))
+      (driver-finish nil))
   (error (driver-finish (error-message-string err))))
 
 ;;; emacs_driver.el ends here

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -61,3 +62,55 @@ def test_eglot_session_counters(emacs):
     assert stats["requests"] == 2
     assert stats["completionsServed"] == 2
     assert stats["completionCacheHits"] == 1
+
+
+@pytest.fixture
+def emacs_scenario(tiny_model: Path, tmp_path: Path):
+    """Run one named scenario of emacs_driver.el in a fresh batch Emacs."""
+
+    def run(scenario: str, **env_extra: str) -> dict[str, Any]:
+        emacs_bin = tool("emacs", "apt-get install emacs-nox elpa-eglot, or run .ci/editors.sh")
+        env = editor_env(tmp_path / "home")
+        source = tmp_path / "example.py"
+        source.write_text(SOURCE, encoding="utf-8")
+        out = tmp_path / "report.json"
+        env.update(CODESHELL_TEST_MODEL=str(tiny_model), CODESHELL_TEST_FILE=str(source), CODESHELL_TEST_OUT=str(out),
+                   CODESHELL_TEST_SCENARIO=scenario, **env_extra)
+        proc = subprocess.run(
+            [emacs_bin, "--batch", "-q", "-l", str(REPO / "editors/emacs/codeshell-lsp.el"), "-l", str(HERE / "emacs_driver.el")],
+            env=env, cwd=tmp_path, capture_output=True, text=True, timeout=90,
+        )
+        if proc.returncode != 0 and "Cannot open load file" in proc.stderr and "eglot" in proc.stderr:
+            unavailable("Eglot is not on Emacs' load path: apt-get install elpa-eglot, or run .ci/editors.sh")
+        assert out.exists(), f"emacs wrote no report (rc {proc.returncode}): {proc.stderr[-2000:]}"
+        report = json.loads(out.read_text(encoding="utf-8"))
+        assert report.get("error") is None, f"{report['error']}\n{proc.stderr[-2000:]}"
+        return report
+
+    return run
+
+
+def test_complete_asked_before_the_server_is_up_arrives_when_it_is(emacs_scenario, tmp_path):
+    slow = tmp_path / "slow-codeshell-lsp"
+    real = Path(sys.executable).parent / "codeshell-lsp"
+    slow.write_text(f'#!/bin/sh\nsleep 3\nexec "{real}" "$@"\n', encoding="utf-8")
+    slow.chmod(0o755)
+    report = emacs_scenario("early", CODESHELL_TEST_SLOW_CMD=str(slow))
+    assert report["typed_before_ready"]
+    assert report["keys"] == "C-M-i"
+    early = report["early"]
+    assert early["after"] != early["before"] and early["after"].startswith(early["before"][: SOURCE.index("return a") + 8])
+    stats = report["stats"]
+    assert stats["shown"] == 1 and stats["accepted"] == 1
+    assert stats["acceptedChars"] == len(early["after"]) - len(early["before"])
+
+
+def test_accept_the_next_word_then_the_next_line(emacs_scenario):
+    report = emacs_scenario("partial")
+    part = report["partial"]
+    assert part["word_key"] == "C-c <right>" and part["line_key"] == "C-c <down>"
+    assert len(part["before"]) < len(part["word"]) < len(part["line"])
+    stats = report["stats"]
+    assert stats["partiallyAccepted"] == 2
+    assert stats["shown"] == 1
+    assert stats["acceptedChars"] == len(part["line"]) - len(part["before"])
