@@ -117,6 +117,8 @@ const scenarios = {
     await openFile(page);
     await typeAtEnd(page, spec.type);
     report.ghost = await waitGhost(page, 30000);
+    // The editor alone, small enough for the README.
+    await page.locator('.part.editor').screenshot({ path: spec.screenshot.replace(/\.png$/, '-editor.png') });
   },
 
   async accept(page) {
