@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import time
 from pathlib import Path
 from typing import Callable
 
 from ..errors import BackendError, ModelLoadError
 from ..log import get_logger
-from ..model_file import check_file, inspect, resolve_model
-from ..options import BACKEND_KINDS, Settings
+from ..model_file import check_file, read_layout, resolve_model
+from ..options import BACKEND_KINDS, ModelSettings, Settings
 from .base import Backend
 
 log = get_logger(__name__)
@@ -20,20 +22,30 @@ def _local(model: str | Path | None, settings: Settings) -> Backend:
     from .local import LocalBackend
 
     path, origin = resolve_model(model, settings.model.path)
-    check_file(path)
+    check_file(path)  # before llama.cpp: a FIFO or a truncated file fails here at once
     t0 = time.perf_counter()
     try:
-        backend = LocalBackend(path, settings.model)
+        backend = LocalBackend(path, capped_threads(settings.model))
     except ModelLoadError:
-        # llama.cpp says little; reading the file ourselves usually names the cause
-        # (truncation, an architecture it does not know).
-        info = inspect(path)
-        raise ModelLoadError(f"llama.cpp could not load {path} (architecture {info.arch!r}, {info.quant})") from None
+        # llama.cpp says little; the header names what it holds (an architecture
+        # llama.cpp may not know). Read from the tensor table only: fast, no memory.
+        layout = read_layout(path)
+        raise ModelLoadError(f"llama.cpp could not load {path} (architecture {layout.arch!r}, {layout.quant})") from None
     log.info(
         "loaded %s (%s) in %.2f s: template %s (%s)",
         path, origin, time.perf_counter() - t0, backend.template_name, backend.template_note,
     )
     return backend
+
+
+def capped_threads(m: ModelSettings) -> ModelSettings:
+    """``model.threads`` at most the logical cores: llama.cpp's threads wait for each
+    other at every graph node, so more threads than cores make every token far slower."""
+    cores = os.cpu_count() or 1
+    if m.threads <= cores:
+        return m
+    log.warning("model.threads %d is more than the %d logical cores: using %d", m.threads, cores, cores)
+    return dataclasses.replace(m, threads=cores)
 
 
 def _llama_server(model: str | Path | None, settings: Settings) -> Backend:
