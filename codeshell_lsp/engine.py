@@ -38,6 +38,7 @@ from .stats import Stats
 log = get_logger(__name__)
 
 SPECULATION_IDLE_S = 0.15  # idle time before precomputing the next suggestion
+IDLE_SAVE_S = 2.0  # idle time after work before the backend may save its state (KV snapshots)
 
 BackendFactory = Callable[["str | Path | None", Settings], Backend]
 
@@ -120,9 +121,9 @@ class Job:
         )
 
 
-def generation(s: Settings) -> Generation:
+def generation(s: Settings, document: str = "") -> Generation:
     c = s.completion
-    return Generation(c.max_tokens, c.temperature, c.top_k, c.top_p, reuse=s.cache.reuse)
+    return Generation(c.max_tokens, c.temperature, c.top_k, c.top_p, reuse=s.cache.reuse, document=document)
 
 
 def policy(job: Job, backend: Backend) -> Policy:
@@ -350,15 +351,18 @@ class Engine:
     # --- the worker ----------------------------------------------------------------------
 
     def _work(self) -> None:
+        worked, idle_task = False, self._idle
         while True:
             with self._lock:
-                while not self._tasks and not self._closed:
-                    self._lock.wait()
+                idle = False
+                while not self._tasks and not self._closed and not idle:
+                    idle = not self._lock.wait(IDLE_SAVE_S if worked else None)
                 if self._closed:
                     return
-                task = self._tasks.popleft()
+                task = self._tasks.popleft() if self._tasks else idle_task
                 if isinstance(task, Job):
                     self._running = task
+            worked = task is not idle_task
             if not isinstance(task, Job):
                 task()
                 continue
@@ -370,6 +374,15 @@ class Engine:
             with self._lock:
                 self._running = None
                 self._finish(task, result)
+
+    def _idle(self) -> None:
+        """Idle after work: the backend may save state, giving way to a new request."""
+        save = getattr(self._backend, "idle", None)
+        try:
+            if save is not None:
+                save(lambda: bool(self._tasks) or self._closed)
+        except Exception:  # saving is an optimisation: the worker must survive it
+            log.exception("the backend's idle work failed")
 
     def _run(self, job: Job) -> Completion:
         job.wait(self._delay(job) - (time.monotonic() - job.created))
@@ -392,7 +405,7 @@ class Engine:
             return self._from_cache(job, backend, cached, t0)
         rules = policy(job, backend)
         try:
-            raw = backend.complete(p, generation(job.settings), rules, lambda: job.cancelled)
+            raw = backend.complete(p, generation(job.settings, job.key), rules, lambda: job.cancelled)
         except Cancelled as e:
             self.stats.count_cancelled_run(e.evaluated, job.speculative)
             return Completion("", backend.model_name, backend.template_name, status=job.reason)

@@ -27,6 +27,16 @@ def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
     return i
 
 
+MIN_RESTORE = 16  # leading tokens a saved KV must share with the prompt to be worth restoring
+
+
+def restorable(saved: Sequence[int], prompt: Sequence[int], min_tokens: int = MIN_RESTORE) -> bool:
+    """Whether a saved KV state is worth loading for ``prompt``: it shares at least
+    ``min_tokens`` leading tokens with it (the plan then keeps only that common prefix,
+    and the suffix copy where it still matches, token by token)."""
+    return common_prefix(saved, prompt) >= min(min_tokens, len(prompt) - 1) > 0
+
+
 @dataclass(frozen=True)
 class Plan:
     keep: int  # leading tokens of sequence 0 kept as they are

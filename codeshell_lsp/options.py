@@ -20,9 +20,11 @@ from .fim import FAMILIES
 TEMPLATES = ("auto", *FAMILIES)
 BACKEND_KINDS = ("local", "llama-server", "openai")  # backends.factory builds each
 MULTILINE = ("auto", "always", "never")
+KV_TYPES = ("f16", "q8_0")
 Template = Literal[TEMPLATES]  # type: ignore[valid-type]
 Multiline = Literal[MULTILINE]  # type: ignore[valid-type]
 BackendKind = Literal[BACKEND_KINDS]  # type: ignore[valid-type]
+KVType = Literal[KV_TYPES]  # type: ignore[valid-type]
 
 
 def _meta(doc: str, lo: float | None = None, hi: float | None = None) -> dict[str, Any]:
@@ -36,6 +38,7 @@ class ModelSettings:
     threads: int = field(default=0, metadata=_meta("CPU threads; 0: half the logical cores (max 8)", 0, 256))
     gpu_layers: int = field(default=0, metadata=_meta("layers offloaded to a GPU, if llama.cpp was built with one", 0, 1000))
     template: Template = field(default="auto", metadata=_meta("FIM template; auto: detected from the model's vocabulary"))
+    kv_type: KVType = field(default="f16", metadata=_meta("KV cache element type; q8_0 halves KV memory (f16 where the model's head size does not allow it)"))
 
 
 @dataclass
@@ -65,6 +68,10 @@ class CacheSettings:
     reuse: bool = field(default=True, metadata=_meta("reuse the KV cache between requests; false re-evaluates every prompt"))
     completion_cache_size: int = field(default=256, metadata=_meta("completions remembered (0 disables the cache)", 0, 100000))
     speculative: bool = field(default=True, metadata=_meta("after a suggestion, precompute the next one while idle (given up when you type)"))
+    documents: int = field(default=4, metadata=_meta("documents whose KV is kept (least recently completed goes first); switching back evaluates only what changed", 1, 64))
+    kv_memory_mb: int = field(default=0, metadata=_meta("memory for the KV of those documents (MB); 0: cache.documents contexts of model.contextLength at the model's KV size per token", 0, 1048576))
+    persist: bool = field(default=True, metadata=_meta("save each document's KV when idle and at shutdown under $XDG_CACHE_HOME/codeshell-lsp/kv/, restore it after a restart"))
+    disk_mb: int = field(default=2048, metadata=_meta("disk used by saved KV at most (MB; least recently used goes first)", 0, 1048576))
 
 
 @dataclass
@@ -108,8 +115,9 @@ class Settings:
 
     def load_key(self, model: str | None) -> tuple[Any, ...]:
         """What the loaded backend depends on: a change here means loading it again."""
-        m, b = self.model, self.backend
-        return (model, m.path, m.context_length, m.threads, m.gpu_layers, m.template,
+        m, b, c = self.model, self.backend, self.cache
+        return (model, m.path, m.context_length, m.threads, m.gpu_layers, m.template, m.kv_type,
+                c.documents, c.kv_memory_mb, c.persist, c.disk_mb,
                 b.kind, b.url, b.model, b.api_key_env, b.timeout_ms)
 
     def replace(self, **sections: Any) -> "Settings":

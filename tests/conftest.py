@@ -9,6 +9,12 @@ import pytest
 from codeshell_lsp.synthetic import Shape, write_codeshell_gguf
 
 
+@pytest.fixture(autouse=True)
+def _kv_cache_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test saves KV snapshots (cache.persist) in a directory of its own, never the user's."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+
+
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A ~0.6 MB random-weight model of the real codeshell architecture (plumbing, not quality)."""

@@ -22,6 +22,7 @@ class Generation:
     top_p: float = 0.95
     seed: int = 0
     reuse: bool = True
+    document: str = ""  # whose KV to use (the local backend keeps it per document)
 
 
 @dataclass

@@ -25,7 +25,7 @@ def _local(model: str | Path | None, settings: Settings) -> Backend:
     check_file(path)  # before llama.cpp: a FIFO or a truncated file fails here at once
     t0 = time.perf_counter()
     try:
-        backend = LocalBackend(path, capped_threads(settings.model))
+        backend = LocalBackend(path, capped_threads(settings.model), settings.cache)
     except ModelLoadError:
         # llama.cpp says little; the header names what it holds (an architecture
         # llama.cpp may not know). Read from the tensor table only: fast, no memory.

@@ -21,6 +21,8 @@ from ..log import get_logger, llama_verbose
 
 log = get_logger(__name__)
 
+LLAMA_CPP_VERSION = llama_cpp.__version__  # saved KV states are only read back by the same version
+
 _backend_lock = threading.Lock()
 _backend_ready = False
 
@@ -49,6 +51,11 @@ class KVCacheFull(BackendError):
     """llama_decode found no free cells for a batch."""
 
 
+# KV cache element types (model.kvType) and their bytes per element (q8_0: 34-byte blocks of 32).
+KV_TYPES = {"f16": (llama_cpp.GGML_TYPE_F16, 2.0), "q8_0": (llama_cpp.GGML_TYPE_Q8_0, 34 / 32), "f32": (llama_cpp.GGML_TYPE_F32, 4.0)}
+_QUANT_BLOCK = 32
+
+
 def default_threads() -> int:
     # Physical cores, roughly: llama.cpp threads spin, and hyperthreads or a busy core
     # make every token wait for the slowest thread.
@@ -66,7 +73,7 @@ class LlamaRuntime:
         gpu_layers: int = 0,
         n_batch: int = 512,
         n_seq: int = 2,
-        kv_f32: bool = False,
+        kv_type: str = "f16",
     ) -> None:
         _init_backend()
         self.path = path
@@ -91,8 +98,8 @@ class LlamaRuntime:
         cparams.n_threads = threads
         cparams.n_threads_batch = threads
         cparams.no_perf = True
-        if kv_f32:
-            cparams.type_k = cparams.type_v = llama_cpp.GGML_TYPE_F32
+        self.kv_type = self._usable_kv_type(kv_type)
+        cparams.type_k = cparams.type_v = KV_TYPES[self.kv_type][0]
         self._abort_flag: Callable[[], bool] | None = None
         self._abort_cb = llama_cpp.ggml_abort_callback(self._should_abort)
         cparams.abort_callback = self._abort_cb
@@ -109,7 +116,29 @@ class LlamaRuntime:
         self._batch = llama_cpp.llama_batch_init(n_batch, 0, 1)
         self._piece_cache: dict[int, bytes] = {}
 
+    def _usable_kv_type(self, wanted: str) -> str:
+        """``wanted``, or f16 where llama.cpp cannot use it: a quantized cache needs head
+        sizes in whole quantization blocks (llama.cpp aborts the process otherwise)."""
+        if wanted not in KV_TYPES:
+            raise ModelLoadError(f"unknown KV cache type {wanted!r}; choose one of {', '.join(KV_TYPES)}")
+        if wanted == "q8_0" and self.head_dim % _QUANT_BLOCK:
+            log.warning("model.kvType q8_0 needs a head size divisible by %d (this model's is %d): using f16", _QUANT_BLOCK, self.head_dim)
+            return "f16"
+        return wanted
+
     # --- model facts -------------------------------------------------------------
+
+    @property
+    def head_dim(self) -> int:
+        arch = self.meta("general.architecture") or ""
+        explicit = self.meta(f"{arch}.attention.key_length")
+        return int(explicit) if explicit else llama_cpp.llama_model_n_embd(self.model) // max(1, llama_cpp.llama_model_n_head(self.model))
+
+    def kv_bytes_per_token(self, kv_type: str | None = None) -> int:
+        """Bytes one token takes in the KV cache (keys and values of every layer)."""
+        m = self.model
+        elements = 2 * llama_cpp.llama_model_n_layer(m) * llama_cpp.llama_model_n_head_kv(m) * self.head_dim
+        return int(elements * KV_TYPES[kv_type or self.kv_type][1])
 
     def meta(self, key: str) -> str | None:
         buf = ctypes.create_string_buffer(512)
@@ -180,6 +209,28 @@ class LlamaRuntime:
 
     def clear(self) -> None:
         llama_cpp.llama_memory_clear(self.mem, True)
+
+    def seq_pos_max(self, seq: int) -> int:
+        """The highest position ``seq`` holds (-1 when empty)."""
+        return int(llama_cpp.llama_memory_seq_pos_max(self.mem, seq))
+
+    def seq_state(self, seq: int) -> bytes:
+        """The cells of ``seq`` (positions and K/V data) in llama.cpp's per-sequence state format."""
+        n = llama_cpp.llama_state_seq_get_size(self.ctx, seq)
+        buf = (ctypes.c_uint8 * n)()
+        got = llama_cpp.llama_state_seq_get_data(self.ctx, buf, n, seq)
+        if got != n:
+            raise BackendError(f"llama.cpp wrote {got} of {n} bytes of sequence {seq}'s state")
+        return bytes(buf)
+
+    def set_seq_state(self, seq: int, data: bytes) -> bool:
+        """Load ``data`` (from ``seq_state``) into the empty sequence ``seq``; False when
+        llama.cpp refuses it (wrong model or format, no room), leaving ``seq`` empty."""
+        buf = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
+        ok = llama_cpp.llama_state_seq_set_data(self.ctx, buf, len(data), seq) == len(data)
+        if not ok:
+            self.seq_rm(seq, -1, -1)
+        return ok
 
     # --- evaluation --------------------------------------------------------------
 
