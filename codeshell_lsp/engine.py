@@ -343,8 +343,9 @@ class Engine:
         if not s.cache.speculative:
             return
         with self._lock:
-            if self._tasks or self._running is not None or self._closed:
-                return
+            busy = [t for t in (*self._tasks, self._running) if t is not None]
+            if self._closed or any(not (isinstance(t, Job) and t.speculative) for t in busy):
+                return  # real work comes first; it will evaluate the new set itself
             self._tasks.append(Job(job.key, job.cursor, s, job.language, speculative=True, extra=extra))
             self._lock.notify()
 

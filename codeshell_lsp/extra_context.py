@@ -34,13 +34,14 @@ from .budget import split_lines
 from .context import Cursor
 
 CHUNK_LINES = 32  # a chunk is at most this many lines (llama.vim: 64)
-OUTLINE_LINES = 80  # definition lines an outline keeps at most
+OUTLINE_CHARS = 2400  # an outline is cut to this size (about 600 tokens), whole lines
 QUERY_LINES = 48  # lines before the cursor that make the ranking query
 QUERY_GRID = 16  # the query's start moves in steps of this many lines (a stable choice while typing)
 RECENT_EDITS = 16  # edited places remembered (across documents)
 MAX_QUERY_SIMILARITY = 0.5  # a chunk this similar to the cursor's context repeats it: dropped
 DUPLICATE_SIMILARITY = 0.9  # a chunk this similar to a better-ranked one adds nothing: dropped
-IMPORTED_BOOST = 1.0  # the outline of a module the current file imports comes first
+IMPORTED_BOOST = 1.0  # the outline of a module the current file imports comes first,
+USE_BOOST = 0.5  # the more so the more often the file uses it (``module.``), up to this much more
 EDIT_BOOST = 0.3  # a chunk the user edited lately (decays with each newer edit)
 LEFT_BOOST = 0.15  # chunks of the document the user just left
 
@@ -56,7 +57,7 @@ _DEFINITION = re.compile(
     r"(?:def|class|function|func|fn|struct|enum|trait|impl|interface|type|module|const|let|var)\b)"
 )
 _TOP_LEVEL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\s*(?::[^=]*)?=[^=]")
-_PY_IMPORT = re.compile(r"^\s*(?:from\s+([\w.]+)\s+import\s+([\w\s,().*]+)|import\s+([\w.\s,]+))", re.M)
+_PY_IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+([\w.]+)[ \t]+import[ \t]+(\([^)]*\)|[\w \t,*]+)|import[ \t]+([\w. \t,]+))", re.M)
 _JS_IMPORT = re.compile(r"""(?:from|require\(|import\()\s*['"]([^'"]+)['"]""")
 
 
@@ -125,16 +126,25 @@ def chunk_lines(text: str, max_lines: int = CHUNK_LINES) -> list[tuple[int, str]
     return [(s, t) for s, t in out if t.strip()]
 
 
-def outline(text: str, max_lines: int = OUTLINE_LINES) -> str:
-    """The definition lines of ``text`` (functions, classes, top-level names), in order."""
+def outline(text: str, max_chars: int = OUTLINE_CHARS) -> str:
+    """The definition lines of ``text`` (functions, classes, top-level names), in order;
+    when they exceed ``max_chars``, the top-level ones (what other modules use), cut
+    at a line."""
     keep = []
-    for line in split_lines(text):
-        body = line.rstrip("\r\n")
-        if _DEFINITION.match(body) or _TOP_LEVEL_NAME.match(body):
+    for body in (line.rstrip("\r\n") for line in split_lines(text)):
+        if _TOP_LEVEL_NAME.match(body):
+            keep.append(body[:80] + "\n")
+        elif _DEFINITION.match(body) and not body.lstrip().startswith("@"):
             keep.append(body[:160] + "\n")
-            if len(keep) == max_lines:
-                break
-    return "".join(keep)
+    if sum(map(len, keep)) > max_chars:
+        keep = [line for line in keep if not line[0].isspace()]
+    out, size = [], 0
+    for line in keep:
+        size += len(line)
+        if size > max_chars:
+            break
+        out.append(line)
+    return "".join(out)
 
 
 def imported_names(text: str) -> frozenset[str]:
@@ -280,6 +290,7 @@ class Sources:
         if not any(u != uri for u in self._docs):
             return ()
         imported = imported_names(cursor.prefix[:20000])
+        around = cursor.prefix[-20000:] + cursor.suffix[:5000]
         edits = list(self._edits)
         candidates = []
         for u, doc in ((u, d) for u, d in self._docs.items() if u != uri):
@@ -287,8 +298,8 @@ class Sources:
             lines = [(n, age) for age, (eu, n) in enumerate(reversed(edits)) if eu == u]
             for chunk, ids in self._chunks(doc):
                 boost = LEFT_BOOST if u == self._left else 0.0
-                if chunk.kind == "outline":
-                    boost += IMPORTED_BOOST if stem in imported else 0.0
+                if chunk.kind == "outline" and stem in imported:
+                    boost += IMPORTED_BOOST + USE_BOOST * min(around.count(stem + ".") / 20, 1.0)
                 else:
                     end = chunk.order[1] + chunk.text.count("\n")
                     hits = [age for n, age in lines if chunk.order[1] <= n < end]

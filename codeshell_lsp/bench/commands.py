@@ -35,8 +35,9 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     quality.add_argument("--template", choices=TEMPLATES, help="FIM template for the main run (default: auto)")
     quality.add_argument("--limit", type=_positive, metavar="N", help="at most N tasks per set, evenly spread over HumanEval")
     quality.add_argument(
-        "--set", dest="sets", action="append", choices=["single-line", "multi-line"],
-        help="run only this set (repeatable; default: both)",
+        "--set", dest="sets", action="append", choices=["single-line", "multi-line", "cross-file"],
+        help="run only this set (repeatable; default: single-line and multi-line). cross-file: holes that need another "
+        "module of a real project, with the file alone vs the project's other modules open (extra context)",
     )
     quality.add_argument("--max-tokens", type=_positive, metavar="N", help="tokens per completion (default 64 single-line, 128 multi-line)")
     quality.add_argument("--no-baseline", action="store_true", help="skip the prefix-only baseline run")
@@ -74,5 +75,9 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
         help="requests per trace in the reuse=false mode, where each re-evaluates the whole prompt (default 3)",
     )
     latency.add_argument("--quick", action="store_true", help="tiny random model, 6 events per trace: checks the bench runs")
+    latency.add_argument(
+        "--extra-context", action="store_true",
+        help="only compare keystrokes with context.otherFiles off and on (the other bench files open): p50, tokens evaluated",
+    )
     latency.add_argument("--json", action="store_true", help="print one JSON object (with every sample)")
     latency.set_defaults(run=lazy(".bench.latency", "run_command"))

@@ -13,6 +13,10 @@ generated. It is measured in-process on the same model after the server runs.
 
 Where ``llama-server`` is on PATH, the same prompts go to its ``/infill`` with
 ``cache_prompt`` and ``--cache-reuse 256`` for comparison.
+
+``--extra-context`` instead replays the traces with ``cache.reuse=true`` twice, with the
+other bench files open as other documents: ``context.otherFiles`` off, then on — what
+extra context costs a keystroke (p50, tokens evaluated, extra-context tokens).
 """
 
 from __future__ import annotations
@@ -51,6 +55,8 @@ class Sample:
     generated: int
     cache_hit: bool
     answered: bool
+    extra_evaluated: int = 0  # of evaluated / reused: extra-context tokens
+    extra_reused: int = 0
 
 
 def bench_model_path(cache_dir: Path | None = None) -> Path:
@@ -88,8 +94,9 @@ def _pct(values: list[float], q: float) -> float:
 
 
 async def _replay_server(
-    model: Path, traces: list[Trace], tree: dict[str, Any], limit: int | None, measure_abort: bool
+    model: Path, traces: list[Trace], tree: dict[str, Any], limit: int | None, measure_abort: bool, others: bool = False,
 ) -> tuple[list[Sample], float | None]:
+    """``others``: the other traces' files are open as other documents while a trace replays."""
     probe_cache = measure_abort  # the reuse=true run also probes the completion cache
     from lsprotocol import types
     from pygls.lsp.client import LanguageClient
@@ -136,6 +143,8 @@ async def _replay_server(
             after["tokensGenerated"] - before["tokensGenerated"],
             after["completionCacheHits"] > before["completionCacheHits"],
             bool(result and result.items),
+            after.get("extraTokensEvaluated", 0) - before.get("extraTokensEvaluated", 0),
+            after.get("extraTokensReused", 0) - before.get("extraTokensReused", 0),
         ))
         return result
 
@@ -143,6 +152,10 @@ async def _replay_server(
     total = sum(min(len(t.events), limit or len(t.events)) for t in traces)
     for trace in traces:
         uri = f"file:///bench/{trace.name}/{trace.file}"
+        around = [t for t in traces if others and t.file != trace.file]
+        other_uris = [f"file:///bench/{t.name}/{t.file}" for t in around]
+        for other, t in zip(other_uris, around):
+            client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(other, "python", 1, t.source())))
         client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "python", 1, trace.source())))
         for i, step in enumerate(replay(trace)):
             if limit is not None and i >= limit:
@@ -163,7 +176,8 @@ async def _replay_server(
                 print(f"bench latency: {mode}: {len(samples)}/{total} requests", file=sys.stderr, flush=True)
         if probe_cache and result and result.items:
             await _cache_probes(client, uri, last, result.items[0], measure, trace.name)
-        client.text_document_did_close(types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri)))
+        for closed in [uri, *other_uris]:
+            client.text_document_did_close(types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(closed)))
     abort_ms = await _measure_abort(client, traces[-1]) if measure_abort else None
     await client.shutdown_async(None)
     client.exit(None)
@@ -386,6 +400,41 @@ def run(model: Path, threads: int, max_tokens: int, prompt_tokens: int, nonreuse
     }
 
 
+def run_extra(model: Path, threads: int, max_tokens: int, prompt_tokens: int, limit: int | None,
+              traces: list[Trace] | None = None) -> dict[str, Any]:
+    """Keystroke cost with extra context off and on (the other bench files open in both)."""
+    traces = traces or load_all()
+    out: dict[str, Any] = {"modes": {}}
+    for mode in ("otherFiles=false", "otherFiles=true"):
+        tree = settings_tree(True, max_tokens, prompt_tokens, threads)
+        tree["context"] = {"otherFiles": mode.endswith("true")}
+        samples, _ = asyncio.run(_replay_server(model, traces, tree, limit, False, others=True))
+        summary = _summary(samples)
+        summary["extra_evaluated_per_request_mean"] = round(statistics.mean(s.extra_evaluated for s in samples), 1)
+        summary["extra_reused_per_request_mean"] = round(statistics.mean(s.extra_reused for s in samples), 1)
+        summary["extra_evaluated_per_request_p50"] = _pct([float(s.extra_evaluated) for s in samples], 0.5)
+        out["modes"][mode] = summary
+    off, on = out["modes"]["otherFiles=false"], out["modes"]["otherFiles=true"]
+    out["ratios"] = {
+        "p50_on_over_off": round(on["p50_ms"] / off["p50_ms"], 3),
+        "evaluated_p50_on_over_off": round(on["evaluated_per_request_p50"] / max(off["evaluated_per_request_p50"], 1), 3),
+        "evaluated_mean_on_over_off": round(on["evaluated_per_request_mean"] / max(off["evaluated_per_request_mean"], 1), 3),
+    }
+    return out
+
+
+def extra_table(report: dict[str, Any]) -> str:
+    rows = ["| extra context | requests | p50 ms | p95 ms | evaluated/request p50 (mean) | extra evaluated/request p50 (mean) | extra reused/request (mean) |",
+            "|---|---|---|---|---|---|---|"]
+    for name, m in report["modes"].items():
+        rows.append(
+            f"| {name} | {m['requests']} | {m['p50_ms']} | {m['p95_ms']} | {m['evaluated_per_request_p50']:.0f} "
+            f"({m['evaluated_per_request_mean']}) | {m['extra_evaluated_per_request_p50']:.0f} "
+            f"({m['extra_evaluated_per_request_mean']}) | {m['extra_reused_per_request_mean']} |"
+        )
+    return "\n".join(rows + [f"ratios: {json.dumps(report['ratios'])}"])
+
+
 def table(report: dict[str, Any]) -> str:
     rows = ["| mode | requests | p50 ms | p95 ms | evaluated/request (mean) | cache hits |", "|---|---|---|---|---|---|"]
     for name, m in report["modes"].items():
@@ -415,6 +464,10 @@ def run_command(args: argparse.Namespace) -> int:
     limit = args.limit
     if args.quick:
         limit = limit or 6
+    if getattr(args, "extra_context", False):
+        extra = run_extra(model, args.threads or 2, args.max_tokens, args.prompt_tokens, limit, traces)
+        print(json.dumps(extra) if args.json else extra_table(extra))
+        return 0
     report = run(model, args.threads or 2, args.max_tokens, args.prompt_tokens, args.nonreuse_requests, limit, traces)
     if args.json:
         print(json.dumps(report))

@@ -240,10 +240,12 @@ def run_command(args: Any) -> int:
 
     from ..commands import settings_from_flags
 
-    report = run(
+    sets = args.sets or humaneval.SETS
+    infilling = [s for s in sets if s in humaneval.SETS]
+    report = {"benchmark": "humaneval-infilling", "sets": {}} if not infilling else run(
         args.model,
         settings_from_flags(args),
-        sets=args.sets or humaneval.SETS,
+        sets=infilling,
         limit=args.limit,
         template=args.template,
         baseline=not args.no_baseline,
@@ -254,5 +256,11 @@ def run_command(args: Any) -> int:
         chains=CHAINS if args.chain == "both" else (args.chain,),
         texts=args.completions,
     )
-    print(json.dumps(report, indent=1, ensure_ascii=False) if args.json else format_report(report))
+    text = format_report(report) if infilling else ""
+    if "cross-file" in sets:
+        from . import crossfile
+
+        report["cross_file"] = crossfile.run(args.model, settings_from_flags(args), args.limit, stderr_progress)
+        text = "\n".join(filter(None, (text, crossfile.format_report(report["cross_file"]))))
+    print(json.dumps(report, indent=1, ensure_ascii=False) if args.json else text)
     return 0

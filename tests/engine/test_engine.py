@@ -204,3 +204,21 @@ def test_new_prompt_filling_the_context_after_a_suffix_was_cached(tiny_model):
         e.close()
     assert first.status == other.status == "ok", (first.error, other.error)
     assert other.prompt_tokens > 150
+
+
+def test_keystroke_with_the_same_extra_context_evaluates_none_of_it(tiny_model):
+    from codeshell_lsp.extra_context import Chunk, Extra
+
+    s = settings()
+    s.cache.completion_cache_size = 0
+    extra = Extra((Chunk("util.py", "python", "def helper(x):\n    return x * 2\n", (0, -1), "outline"),), 512, 4, "main.py", "python")
+    e = Engine.open(tiny_model, s)
+    try:
+        first = e.complete_once(PREFIX, SUFFIX, extra=extra)
+        after = e.complete_once(PREFIX + "y", SUFFIX, extra=extra)
+    finally:
+        e.close()
+    n_extra = e.stats.extra_tokens_evaluated
+    assert n_extra > 0 and first.prompt_tokens > first.evaluated_tokens - n_extra
+    assert e.stats.extra_tokens_reused == n_extra  # the second request kept every extra token
+    assert after.evaluated_tokens < 10

@@ -209,3 +209,33 @@ def test_auto_debounce_starts_no_run_while_typing_faster_than_the_model(debounce
             assert runs >= 8  # every keystroke starts a run that the next one supersedes
         else:
             assert runs <= most_runs
+
+
+def _extra(text: str = "def helper():\n    pass\n"):
+    from codeshell_lsp.extra_context import Chunk, Extra
+
+    return Extra((Chunk("util.py", "python", text, (0, 0)),), 512, 4, "main.py", "python")
+
+
+def test_the_jobs_extra_context_reaches_the_prompt_and_keys_the_completion_cache(fake):
+    with running(fake) as e:
+        e.complete_once(PREFIX, SUFFIX)
+        with_extra = e.complete_once(PREFIX, SUFFIX, extra=_extra())
+        again = e.complete_once(PREFIX, SUFFIX, extra=_extra())
+    assert [len(c.prompt.chunks) for c in fake.calls] == [0, 1]  # a new set is a new prompt
+    assert fake.calls[1].prompt.chunks[0].path == "util.py"
+    assert not with_extra.cache_hit and again.cache_hit
+
+
+def test_prewarm_evaluates_a_new_set_while_idle_and_the_next_keystroke_finds_it(fake):
+    s = settings(speculative=True)
+    with running(fake, s) as e:
+        job = e.submit("doc", Cursor(PREFIX, SUFFIX), s)
+        first = job.future.result()
+        e.prewarm(e.last, _extra())
+        deadline = time.monotonic() + 5
+        while not (any(c.prompt.chunks for c in fake.calls) and e._running is None) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        served = e.submit("doc", Cursor(PREFIX, SUFFIX), s, extra=_extra()).future.result()
+    assert first.text and sum(bool(c.prompt.chunks) for c in fake.calls) == 1
+    assert served.cache_hit

@@ -1,0 +1,48 @@
+"""The cross-file set: holes that only another module can fill, and their scoring."""
+
+from __future__ import annotations
+
+import re
+
+from codeshell_lsp.bench import crossfile
+from codeshell_lsp.options import Settings
+
+
+def test_every_hole_names_something_only_another_module_defines():
+    holes = crossfile.holes()
+    assert sum(h.kind == "member" for h in holes) >= 40
+    assert {h.project for h in holes} >= {"jinja2", "fire", "huggingface_hub"}
+    for h in holes:
+        text = h.prefix + (h.target if h.kind == "member" else h.target) + h.suffix
+        assert h.module != h.path
+        if h.kind == "member":
+            assert h.prefix.endswith(".") and text.count(h.target) >= 1
+            assert len(re.findall(rf"\b{h.target}\b", text)) == 1
+            assert h.target in crossfile.definitions((crossfile.DATA / h.project / h.module).read_text(encoding="utf-8"))
+        else:
+            assert h.prefix.endswith("\n") and (h.suffix == "" or h.suffix.startswith("\n"))
+
+
+def test_every_project_records_its_licence():
+    sources = (crossfile.DATA / "SOURCES.md").read_text(encoding="utf-8")
+    for project in (p for p in crossfile.DATA.iterdir() if p.is_dir()):
+        assert f"`{project.name}/`" in sources
+        assert any(f.name.startswith("LICENSE") for f in project.iterdir())
+
+
+def test_member_holes_score_the_first_identifier_and_lines_exact_match():
+    member = crossfile.Hole("p", "p/a.py", "member", "x = b.", "(1)\n", "Name", "p/b.py")
+    assert crossfile.correct(member, "Name(1)")
+    assert not crossfile.correct(member, "NameError")
+    assert not crossfile.correct(member, " Name")
+    line = crossfile.Hole("p", "p/a.py", "line", "def f():\n", "\n", "    return b.Name", "p/b.py")
+    assert crossfile.correct(line, "    return b.Name  ")
+    assert not crossfile.correct(line, "    return b.Name()")
+
+
+def test_with_other_files_the_defining_modules_outline_comes_first():
+    hole = next(h for h in crossfile.holes() if h.kind == "member" and h.project == "jinja2")
+    extra = crossfile.extra_for(hole, Settings())
+    assert extra is not None and extra.path == hole.path
+    assert (extra.chunks[0].path, extra.chunks[0].kind) == (hole.module, "outline")
+    assert hole.target in extra.chunks[0].text
