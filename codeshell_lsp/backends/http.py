@@ -16,6 +16,7 @@ import contextlib
 import json
 import math
 import os
+import re
 import threading
 import time
 from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable
@@ -24,9 +25,12 @@ from urllib.parse import urlsplit
 import httpx
 
 from .. import __version__
+from .. import prompt as prompts
+from ..context import Cursor
 from ..errors import BackendError, Cancelled
 from ..log import get_logger
-from .base import IsCancelled
+from ..options import CompletionSettings
+from .base import Generation, IsCancelled, Result
 
 if TYPE_CHECKING:
     from ..postprocess import Policy
@@ -65,6 +69,76 @@ class ServerRefused(BackendError):
 
 class ServerGarbled(BackendError):
     """The answer was not the JSON (or event stream of JSON) the API promises."""
+
+
+class ContextOverflow(ServerRefused):
+    """The server refused the prompt as longer than its context window.
+
+    ``n_ctx`` and ``n_prompt`` are the server's own figures where its message gives
+    them (its context size; the prompt's length in its tokens)."""
+
+    def __init__(self, message: str, status: int, n_ctx: int | None, n_prompt: int | None) -> None:
+        super().__init__(message, status)
+        self.n_ctx, self.n_prompt = n_ctx, n_prompt
+
+
+class DroppedBeforeAnswer(ServerDropped):
+    """The server accepted a streamed request, then closed the stream before its first
+    event. llama-cpp-python's server does this for every error raised inside a stream
+    (a prompt over its context among them): asked again without streaming, it answers
+    with the error as JSON."""
+
+
+# How servers say a prompt does not fit (llama-cpp-python, llama.cpp's llama-server,
+# vLLM, OpenAI, TGI): codes first, then the words.
+_OVERFLOW_CODES = {"context_length_exceeded", "exceed_context_size_error"}
+_OVERFLOW_TEXT = re.compile(
+    r"exceeds? (?:the )?(?:available )?context|context window of \d+|maximum context length|"
+    r"context size|must be <= \d+|prompt is too long|input is too long",
+    re.I,
+)
+_N_CTX = (
+    re.compile(r"context window of (\d+)", re.I),
+    re.compile(r"maximum context length is (\d+)", re.I),
+    re.compile(r"must be <= (\d+)", re.I),
+    re.compile(r"context size (?:is |of )?(\d+)", re.I),
+)
+_N_PROMPT = (
+    re.compile(r"Requested tokens \((\d+)\)", re.I),
+    re.compile(r"\((\d+) in (?:your prompt|the messages)", re.I),
+    re.compile(r"(\d+) input tokens", re.I),
+    re.compile(r"Given: (\d+) `?inputs`? tokens", re.I),
+)
+
+
+def overflow(obj: Any) -> tuple[int | None, int | None] | None:
+    """(n_ctx, n_prompt) when an error body or event says the prompt exceeded the
+    server's context (either may be None where it does not say), else None."""
+    said = _message(obj)
+    fields = _fields(obj)
+    codes = {str(fields.get(k, "")) for k in ("code", "type")}
+    if not (codes & _OVERFLOW_CODES or _OVERFLOW_TEXT.search(said)):
+        return None
+
+    def number(key: str, patterns: tuple[re.Pattern[str], ...]) -> int | None:
+        value = fields.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+        for p in patterns:
+            m = p.search(said)
+            if m:
+                return int(m.group(1))
+        return None
+
+    return number("n_ctx", _N_CTX), number("n_prompt_tokens", _N_PROMPT)
+
+
+def _fields(obj: Any) -> dict[str, Any]:
+    """The error object's own fields (OpenAI and llama.cpp nest them under "error")."""
+    if isinstance(obj, dict):
+        inner = obj.get("error")
+        return inner if isinstance(inner, dict) else obj
+    return {}
 
 
 def base_url(url: str, kind: str) -> str:
@@ -142,6 +216,75 @@ class TokenEstimate:
             log.debug("token estimate now %.3f tokens per byte", self.per_byte)
 
 
+def context_size(data: Any) -> int | None:
+    """The context window a server reports: llama-server's /props (``n_ctx``, per slot,
+    under ``default_generation_settings`` or at the top), vLLM's /v1/models
+    (``max_model_len`` of the first model)."""
+    if not isinstance(data, dict):
+        return None
+    candidates = [data.get("n_ctx"), data.get("max_model_len")]
+    settings = data.get("default_generation_settings")
+    if isinstance(settings, dict):
+        candidates.insert(0, settings.get("n_ctx"))
+    models = data.get("data")
+    if isinstance(models, list) and models and isinstance(models[0], dict):
+        candidates.append(models[0].get("max_model_len"))
+    for value in candidates:
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    return None
+
+
+class RemoteWindow:
+    """What a remote backend knows of the server's context, and the one retry after an
+    overflow: learn from the server's error, cut the prompt to fit, ask again once."""
+
+    def __init__(self, what: str, url: str, estimate: TokenEstimate) -> None:
+        self.what, self.url, self.estimate = what, url, estimate
+        self.context_length = 1 << 30  # until the server says
+
+    def learned(self, n_ctx: int | None, source: str) -> None:
+        if n_ctx and n_ctx != self.context_length:
+            self.context_length = n_ctx
+            log.info("the %s at %s has a context of %d tokens (%s): prompts are fitted to it", self.what, self.url, n_ctx, source)
+
+    def complete(
+        self, prompt: prompts.Prompt, gen: Generation, run: Callable[[prompts.Prompt], Result],
+        rebuild: Callable[[str, str], prompts.Prompt],
+    ) -> Result:
+        try:
+            return run(prompt)
+        except ContextOverflow as e:
+            smaller = rebuild(*self._refit(prompt, gen, e))
+            log.warning("%s: asking again with the prompt cut to fit %d tokens", e, self.context_length)
+        try:
+            return run(smaller)
+        except ContextOverflow as again:
+            raise ServerRefused(
+                f"{again} (the prompt was already cut to fit a context of {self.context_length} tokens: "
+                f"lower codeshell.completion.promptTokens or completion.maxTokens)",
+                again.status,
+            ) from None
+
+    def _refit(self, prompt: prompts.Prompt, gen: Generation, e: ContextOverflow) -> tuple[str, str]:
+        text = prompt.text or prompt.prefix + prompt.suffix
+        n_bytes = max(1, len(text.encode("utf-8")))
+        sent = self.estimate(text)
+        if e.n_prompt:
+            self.estimate.per_byte = max(self.estimate.per_byte, e.n_prompt / n_bytes)
+        elif e.n_ctx and sent + gen.max_tokens <= e.n_ctx:
+            self.estimate.per_byte *= 1.5  # the estimate said it fits: it undercounts here
+        if e.n_ctx:
+            self.learned(e.n_ctx, "from its error")
+        else:
+            self.context_length = max(gen.max_tokens + 2 * prompts.TEMPLATE_SLACK + 64, (sent + gen.max_tokens) // 2)
+        prefix = self.estimate(prompt.prefix)
+        ratio = 1 - prefix / max(1, sent)
+        c = CompletionSettings(max_tokens=gen.max_tokens, prompt_tokens=max(16, sent), suffix_ratio=min(1.0, max(0.0, ratio)))
+        w = prompts.window(Cursor(prompt.prefix, prompt.suffix), c, self.estimate, self.context_length)
+        return w.prefix, w.suffix
+
+
 class Generated:
     """Streamed text so far, cut where the postprocessing policy says generation ends."""
 
@@ -181,15 +324,38 @@ class HttpClient:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="codeshell-http", daemon=True)
         self._thread.start()
-        self._client = httpx.AsyncClient(base_url=url, headers=headers, timeout=httpx.Timeout(self.timeout_s))
+        self._headers = headers
+        self._client = self._new_client()
+
+    def _new_client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.url, headers=self._headers, timeout=httpx.Timeout(self.timeout_s))
+
+    def _fresh_connections(self) -> None:
+        """Drop pooled connections: after an error inside a stream the server closes its
+        end a moment later, and a request sent on that connection would be reset."""
+        old, self._client = self._client, self._new_client()
+        try:
+            asyncio.run_coroutine_threadsafe(old.aclose(), self._loop).result(timeout=2)
+        except Exception as e:  # a pool that will not close cleanly is dropped anyway
+            log.debug("closing the old connection pool: %s", e)
 
     def stream(self, path: str, body: dict[str, Any], on_event: Callable[[Any], bool], cancelled: IsCancelled) -> None:
         """POST ``body`` and call ``on_event`` with each JSON event of the answer (an SSE
         ``data:`` line, or the whole body when the server does not stream) until it
-        returns True or the answer ends. Raises Cancelled or a BackendError."""
-        self._run(lambda: self._stream(path, body, on_event, cancelled), cancelled)
+        returns True or the answer ends. Raises Cancelled or a BackendError; a
+        ContextOverflow when the server says the prompt is longer than its context."""
+        try:
+            self._run(lambda: self._stream(path, body, on_event, cancelled), cancelled)
+        except DroppedBeforeAnswer as e:
+            log.info("%s; asking again without streaming to learn why", e)
+            self._fresh_connections()
+            # stream_options is refused without streaming (OpenAI, vLLM).
+            plain = {k: v for k, v in body.items() if k != "stream_options"} | {"stream": False}
+            self._run(lambda: self._stream(path, plain, on_event, cancelled), cancelled)
 
-    def get_json(self, path: str, cancelled: IsCancelled) -> Any:
+    def get_json(self, path: str, cancelled: IsCancelled, probe: bool = False) -> Any:
+        """GET ``path`` as JSON. ``probe``: an endpoint the server may not have, so an
+        error answer does not make the client back off."""
         out: list[Any] = []
 
         async def get() -> None:
@@ -197,7 +363,7 @@ class HttpClient:
             await self._check_status(response)
             out.append(self._parse(response.text))
 
-        self._run(get, cancelled)
+        self._run(get, cancelled, probe)
         return out[0]
 
     def close(self) -> None:
@@ -216,15 +382,20 @@ class HttpClient:
 
     # --- inside ------------------------------------------------------------------------
 
-    def _run(self, make: Callable[[], Awaitable[None]], cancelled: IsCancelled) -> None:
+    def _run(self, make: Callable[[], Awaitable[None]], cancelled: IsCancelled, probe: bool = False) -> None:
         self.backoff.check()
         try:
             asyncio.run_coroutine_threadsafe(self._guard(make, cancelled), self._loop).result()
         except Cancelled:
             raise
-        except BackendError as e:
-            if not (isinstance(e, ServerRefused) and e.status in _REQUEST_ONLY):
+        except (ServerRefused, ServerGarbled) as e:
+            if not (probe or (isinstance(e, ServerRefused) and e.status in _REQUEST_ONLY)):
                 self.backoff.failed(str(e))
+            raise
+        except DroppedBeforeAnswer:
+            raise  # asked again at once; that answer decides
+        except BackendError as e:
+            self.backoff.failed(str(e))
             raise
         self.backoff.succeeded()
 
@@ -267,13 +438,27 @@ class HttpClient:
                 on_event(self._event(self._parse(response.text)))
                 return
             lines = response.aiter_lines()
+            seen = [False]
+
+            def counted(event: Any) -> bool:
+                seen[0] = True
+                return on_event(event)
+
+            at = f"the {self.what} at {self.url}"
             try:
-                await self._events(lines, on_event, cancelled)
+                ended = await self._events(lines, counted, cancelled)
+            except (httpx.RemoteProtocolError, httpx.ReadError) as e:
+                if seen[0]:
+                    raise
+                raise DroppedBeforeAnswer(f"{at} closed the stream before its first event ({_reason(e)})") from None
             finally:
                 await lines.aclose()  # now, not when the loop finalizes it (or is already closed)
+            if not ended and not seen[0]:
+                raise DroppedBeforeAnswer(f"{at} ended the stream without an event")
 
-    async def _events(self, lines: AsyncIterator[str], on_event: Callable[[Any], bool], cancelled: IsCancelled) -> None:
-        """Server-sent events: each ``data:`` payload parsed as JSON; ``[DONE]`` ends the stream."""
+    async def _events(self, lines: AsyncIterator[str], on_event: Callable[[Any], bool], cancelled: IsCancelled) -> bool:
+        """Server-sent events: each ``data:`` payload parsed as JSON; ``[DONE]`` ends the stream.
+        True when ``[DONE]`` or ``on_event`` ended it, False when the stream just stopped."""
         data: list[str] = []
         async for line in lines:
             if line.startswith("data:"):
@@ -282,7 +467,7 @@ class HttpClient:
                 # than waiting for the blank line that ends it.
                 payload = "\n".join(data)
                 if payload.strip() == "[DONE]":
-                    return
+                    return True
                 try:
                     obj = json.loads(payload)
                 except ValueError:
@@ -290,7 +475,7 @@ class HttpClient:
                 data.clear()
                 # Returning early closes the connection: the server stops generating.
                 if on_event(self._event(obj)):
-                    return
+                    return True
                 if cancelled():
                     raise Cancelled()
             elif not line.strip() and data:
@@ -298,10 +483,15 @@ class HttpClient:
                 data.clear()
         if data:
             self._parse("\n".join(data))
+        return False
 
     def _event(self, obj: Any) -> Any:
         if isinstance(obj, dict) and obj.get("error"):
-            raise ServerRefused(f"the {self.what} at {self.url} reported an error: {_message(obj)}", 500)
+            message = f"the {self.what} at {self.url} reported an error: {_message(obj)}"
+            sizes = overflow(obj)
+            if sizes is not None:
+                raise ContextOverflow(message, 400, *sizes)
+            raise ServerRefused(message, 500)
         return obj
 
     def _parse(self, text: str) -> Any:
@@ -319,15 +509,19 @@ class HttpClient:
             return
         await response.aread()
         try:
-            said = _message(json.loads(response.text))
+            obj: Any = json.loads(response.text)
+            said = _message(obj)
         except ValueError:
-            said = " ".join(response.text.split())[:200]
+            obj = said = " ".join(response.text.split())[:400]
         status = response.status_code
-        raise ServerRefused(
+        message = (
             f"the {self.what} at {self.url} answered HTTP {status} {response.reason_phrase}"
-            f"{': ' + said if said else ''}{_STATUS_HINTS.get(status, '')}",
-            status,
+            f"{': ' + said if said else ''}{_STATUS_HINTS.get(status, '')}"
         )
+        sizes = overflow(obj)
+        if sizes is not None:
+            raise ContextOverflow(message, status, *sizes)
+        raise ServerRefused(message, status)
 
 
 def _message(obj: Any) -> str:
@@ -336,10 +530,10 @@ def _message(obj: Any) -> str:
         for key in ("error", "detail", "message", "msg"):
             if key in obj:
                 return _message(obj[key])
-        return json.dumps(obj)[:200]
+        return json.dumps(obj)[:400]
     if isinstance(obj, list):
         return "; ".join(_message(x) for x in obj[:3])
-    return " ".join(str(obj).split())[:200]
+    return " ".join(str(obj).split())[:400]
 
 
 def _reason(e: BaseException) -> str:

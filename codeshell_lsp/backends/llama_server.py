@@ -5,6 +5,9 @@ The server builds the FIM prompt from its own model's FIM tokens, puts other fil
 (``cache_prompt``). Answers stream token by token with the server's own counters
 (``timings_per_token``), so a superseded request is dropped mid-generation and the
 counters are the server's even when the stream is cut short.
+
+The server's context per slot comes from /props (``n_ctx``) and prompts are fitted to
+it; a prompt it still refuses as too long is cut to fit and sent once more.
 """
 
 from __future__ import annotations
@@ -16,7 +19,17 @@ from ..log import get_logger
 from ..options import BackendSettings
 from ..prompt import Prompt
 from .base import Generation, IsCancelled, Result
-from .http import Generated, HttpClient, ServerGarbled, TokenEstimate, api_key, base_url
+from .http import (
+    Generated,
+    HttpClient,
+    RemoteWindow,
+    ServerGarbled,
+    ServerRefused,
+    TokenEstimate,
+    api_key,
+    base_url,
+    context_size,
+)
 
 if TYPE_CHECKING:
     from ..postprocess import Policy
@@ -29,7 +42,6 @@ _STOP_TYPES = {"eos": "eog", "word": "stop", "limit": "length"}
 class LlamaServerBackend:
     template_name = "server"
     fim = None  # the server assembles the prompt from the text around the cursor
-    context_length = 1 << 30  # the server's own; it fits the prompt itself
 
     def __init__(self, b: BackendSettings) -> None:
         self.url = base_url(b.url, "llama-server")
@@ -38,18 +50,37 @@ class LlamaServerBackend:
         self.template_note = f"the llama-server at {self.url} builds the FIM prompt from its model's FIM tokens (/infill)"
         self.http = HttpClient(self.url, "llama-server", b.timeout_ms, api_key(b.api_key_env))
         self.estimate = TokenEstimate()
+        self.window = RemoteWindow("llama-server", self.url, self.estimate)
+        self._asked = False
+
+    @property
+    def context_length(self) -> int:
+        """Tokens a prompt plus its completion may take: the slot's context, once known."""
+        return self.window.context_length
 
     def count_tokens(self, text: str) -> int:
         """Estimated (the server's tokenizer is a round trip away): see ``TokenEstimate``."""
         return self.estimate(text)
 
     def prepare(self, cancelled: IsCancelled) -> None:
-        pass
+        """Learn the slot's context size from /props, once (older servers lack it)."""
+        if self._asked:
+            return
+        try:
+            data = self.http.get_json("/props", cancelled, probe=True)
+        except (ServerRefused, ServerGarbled) as e:
+            log.info("no /props (%s): the context size is learned from the first prompt it refuses", e)
+            data = None
+        self._asked = True
+        self.window.learned(context_size(data), "/props")
 
     def tokenize(self, text: str) -> list[int]:
         raise NotImplementedError("llama-server takes the prompt as text")
 
     def complete(self, prompt: Prompt, gen: Generation, policy: Policy, cancelled: IsCancelled) -> Result:
+        return self.window.complete(prompt, gen, lambda p: self._complete(p, gen, policy, cancelled), Prompt)
+
+    def _complete(self, prompt: Prompt, gen: Generation, policy: Policy, cancelled: IsCancelled) -> Result:
         body: dict[str, Any] = {
             "input_prefix": prompt.prefix,
             "input_suffix": prompt.suffix,
@@ -90,13 +121,13 @@ class LlamaServerBackend:
         cached = _int(timings, "cache_n")
         if cached is None and evaluated is not None and _int(last, "tokens_evaluated") is not None:
             cached = max(0, _int(last, "tokens_evaluated") - evaluated)  # type: ignore[operator]
-        prompt = evaluated + cached if evaluated is not None and cached is not None else None
-        if prompt is not None:
-            self.estimate.observe(n_bytes, prompt)
+        n_prompt = evaluated + cached if evaluated is not None and cached is not None else None
+        if n_prompt is not None:
+            self.estimate.observe(n_bytes, n_prompt)
         t_first = out.t_first or t1
         return Result(
             text=out.text,
-            prompt_tokens=prompt if prompt is not None else self.estimate(prompt.prefix + prompt.suffix),
+            prompt_tokens=n_prompt if n_prompt is not None else self.estimate(prompt.prefix + prompt.suffix),
             cached_tokens=cached or 0,
             evaluated_tokens=evaluated if evaluated is not None else 0,
             generated_tokens=_int(timings, "predicted_n") or out.pieces,

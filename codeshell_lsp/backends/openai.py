@@ -9,6 +9,10 @@ every FIM marker, and vLLM rejects it.
 Answers stream, so a superseded request closes its stream and the server stops. The
 counters are the server's ``usage`` when it sends one at the end of the stream
 (``stream_options.include_usage``: OpenAI, vLLM); otherwise they are estimates.
+
+The server's context size is learned where it is exposed (vLLM's ``max_model_len`` in
+/v1/models, llama-server's /props) and prompts are fitted to it; a prompt the server
+still refuses as too long is cut to fit and sent once more (``RemoteWindow``).
 """
 
 from __future__ import annotations
@@ -16,12 +20,22 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from ..fim import FAMILIES, Family, family_from_name
+from ..fim import FAMILIES, Family, assemble_text, family_from_name
 from ..log import get_logger
 from ..options import BackendSettings
 from ..prompt import Prompt
 from .base import Generation, IsCancelled, Result
-from .http import Generated, HttpClient, ServerGarbled, ServerRefused, TokenEstimate, api_key, base_url
+from .http import (
+    Generated,
+    HttpClient,
+    RemoteWindow,
+    ServerGarbled,
+    ServerRefused,
+    TokenEstimate,
+    api_key,
+    base_url,
+    context_size,
+)
 
 if TYPE_CHECKING:
     from ..postprocess import Policy
@@ -34,7 +48,6 @@ _MAX_STOPS = 4  # OpenAI's limit; all stops are also enforced here on the stream
 
 class OpenAIBackend:
     what = "OpenAI-compatible server"
-    context_length = 1 << 30  # the server's own
 
     def __init__(self, b: BackendSettings, template: str = "auto") -> None:
         self.url = base_url(b.url, "openai").removesuffix("/v1")
@@ -44,7 +57,13 @@ class OpenAIBackend:
         self.fim, self.template_note = self._pick(b.model)
         self.http = HttpClient(self.url, self.what, b.timeout_ms, api_key(b.api_key_env))
         self.estimate = TokenEstimate()
-        self._asked = bool(b.model)
+        self.window = RemoteWindow(self.what, self.url, self.estimate)
+        self._asked = False
+
+    @property
+    def context_length(self) -> int:
+        """Tokens a prompt plus its completion may take: the server's context, once known."""
+        return self.window.context_length
 
     @property
     def template_name(self) -> str:
@@ -69,26 +88,40 @@ class OpenAIBackend:
         )
 
     def _ask_model(self, cancelled: IsCancelled) -> None:
-        """The served model's name from /v1/models: the API wants one, and auto templates go by it."""
+        """The served model's name and context from /v1/models: the API wants a name, auto
+        templates go by it, prompts must fit the context (vLLM's max_model_len; else
+        llama-server's /props)."""
         try:
-            data = self.http.get_json("/v1/models", cancelled)
-        except ServerRefused as e:
-            log.info("no model list (%s): sending no model name", e)
-            self._asked = True
-            return
+            data = self.http.get_json("/v1/models", cancelled, probe=True)
+        except (ServerRefused, ServerGarbled) as e:
+            log.info("no model list (%s)", e)
+            data = None
         self._asked = True
         models = data.get("data") if isinstance(data, dict) else None
         ids = [m.get("id") for m in models or [] if isinstance(m, dict)]
-        if ids and isinstance(ids[0], str):
+        if not self.model and ids and isinstance(ids[0], str):
             self.model = self.model_name = ids[0]
             self.fim, self.template_note = self._pick(ids[0])
             log.info("the %s at %s serves %s: %s", self.what, self.url, ids[0], self.template_note)
+        n_ctx = context_size(data)
+        if n_ctx is None:
+            try:
+                n_ctx = context_size(self.http.get_json("/props", cancelled, probe=True))
+            except (ServerRefused, ServerGarbled) as e:
+                log.debug("no /props (%s): the context size is learned from the first prompt it refuses", e)
+        self.window.learned(n_ctx, "/v1/models" if context_size(data) else "/props")
 
     def prepare(self, cancelled: IsCancelled) -> None:
         if not self._asked:
             self._ask_model(cancelled)
 
     def complete(self, prompt: Prompt, gen: Generation, policy: Policy, cancelled: IsCancelled) -> Result:
+        def rebuild(prefix: str, suffix: str) -> Prompt:
+            return Prompt(prefix, suffix, text=assemble_text(self.fim, prefix, suffix))
+
+        return self.window.complete(prompt, gen, lambda p: self._complete(p, gen, policy, cancelled), rebuild)
+
+    def _complete(self, prompt: Prompt, gen: Generation, policy: Policy, cancelled: IsCancelled) -> Result:
         body: dict[str, Any] = {
             "prompt": prompt.text,
             "max_tokens": gen.max_tokens,
