@@ -164,7 +164,7 @@ def flags_tree(args: argparse.Namespace) -> dict[str, Any]:
 
 def camel(name: str) -> str:
     head, *rest = name.split("_")
-    return head + "".join(p.title() for p in rest)
+    return head + "".join("MB" if p == "mb" else p.title() for p in rest)  # kvMemoryMB, diskMB
 
 
 def snake(name: str) -> str:

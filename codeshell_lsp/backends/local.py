@@ -112,11 +112,11 @@ class LocalBackend:
         bring back this one's from memory or disk where it starts like ``prompt``."""
         if document == self._active:
             return
+        parked = self._parked.pop(document)  # before parking the active one makes room
         if self._active is not None and self._cached:
             self._park(self._active, self._snapshot(), self._dirty)
         self._forget()
         self._active, self._dirty = document, False
-        parked = self._parked.pop(document)
         snap, dirty = parked if parked else (self._disk.load(document) if self._disk else None, False)
         if snap is None or not restorable(snap.tokens, prompt):
             return

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from codeshell_lsp.kvplan import Plan, common_prefix, plan
+from codeshell_lsp.kvplan import Plan, common_prefix, plan, restorable
 from codeshell_lsp.prompt import Span
 
 P, S, M = 900, 901, 902  # prefix, suffix, middle markers
@@ -74,3 +74,11 @@ def test_an_edit_after_the_suffix_start_keeps_the_prefix_only():
     new, new_chunk = fim([1, 2], SUFFIX[:-1] + [9])
     p = plan(old, old_chunk, new, new_chunk)
     assert p.moved is None and p.keep == len(new) - 2
+
+
+def test_a_saved_state_is_restored_only_when_it_starts_like_the_prompt():
+    saved = [P, *range(1, 100)]
+    assert restorable(saved, [P, *range(1, 50), 7, 8])  # 50 leading tokens in common
+    assert not restorable(saved, [P, *range(1, 10), 7, 8])  # too few to be worth the copy
+    assert not restorable(saved, [S, *range(1, 100)])  # differs from the first token
+    assert restorable([P, 1, 2], [P, 1, 2, 3])  # a prompt shorter than the threshold: all but its last token
