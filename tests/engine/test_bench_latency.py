@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from codeshell_lsp.bench.traces import load_all, replay, scripted
+from codeshell_lsp.bench.traces import load_all, replay, scripted, scripted_multi_file
 
 pytestmark = pytest.mark.model
 
@@ -47,3 +47,29 @@ def test_quick_bench_probes_hit_the_completion_cache(tiny_model):
     )
     probes = [s for s in json.loads(r.stdout)["samples"]["reuse=true"] if s["index"] == -1]
     assert probes and all(s["cache_hit"] and s["evaluated"] == 0 for s in probes)
+
+
+def test_shipped_multi_file_trace_matches_its_script():
+    (multi,) = load_all("traces/multi-file")
+    assert multi.to_json() == scripted_multi_file().to_json()
+    assert multi.files == ["fractions.py", "statistics.py", "textwrap.py"]
+    assert [s.file for s in replay(multi)][:13] == ["fractions.py"] * 6 + ["statistics.py"] * 6 + ["textwrap.py"]
+
+
+@pytest.mark.slow
+def test_quick_multi_file_bench_counts_per_document_reuse_and_restores(tiny_model):
+    r = subprocess.run(
+        [sys.executable, "-m", "codeshell_lsp.bench.multifile", "--quick", "--json", "--threads", "1", "--no-peer",
+         "--limit", "25", "--model", str(tiny_model)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    report = json.loads(r.stdout)
+    one, default = report["modes"]["documents=1"], report["modes"]["documents=4"]
+    assert one["switch_back_requests"] == default["switch_back_requests"] == 2
+    # Coming back to a file: the whole prompt with one document, only the change with four.
+    assert default["evaluated_per_switch_back_mean"] * 10 <= one["evaluated_per_switch_back_mean"]
+    restart = report["restart"]
+    assert restart["saved_files"] >= 3
+    assert all(n <= 4 for n in restart["restored_evaluated"])
+    assert all(n > 500 for n in restart["cold_evaluated"])
