@@ -67,8 +67,9 @@
 
 ;; Acceptance statistics go to the local server only (counted in codeshell/stats).
 (defun codeshell-lsp--tell (method &rest params)
-  (when-let ((server (codeshell-lsp--server)))
-    (jsonrpc-notify server method (apply #'list :uri (eglot--path-to-uri (buffer-file-name)) params))))
+  (when-let ((server (codeshell-lsp--server))
+              (file (buffer-file-name)))
+    (jsonrpc-notify server method (apply #'list :uri (eglot--path-to-uri file) params))))
 
 (defvar-local codeshell-lsp--pending nil
   "Point marker and buffer tick where a suggestion was asked for before the server was up.")
