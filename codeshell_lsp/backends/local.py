@@ -71,8 +71,10 @@ class LocalBackend:
         if total < own:
             log.warning("cache.kvMemoryMB %d is less than the context's own KV (%d MB): one document kept", cache.kv_memory_mb, own >> 20)
         self._parked = Parked(cache.documents - 1, max(0, total - own))
-        key = f"{model_identity(path)}|llama.cpp {LLAMA_CPP_VERSION}|kv {self.rt.kv_type}|template {self.fim.name}"
-        self._disk = DiskStore(cache_dir(), key, cache.disk_mb << 20) if cache.persist else None
+        self._disk: DiskStore | None = None
+        if cache.persist:
+            key = f"{model_identity(path)}|llama.cpp {LLAMA_CPP_VERSION}|kv {self.rt.kv_type}|template {self.fim.name}"
+            self._disk = DiskStore(cache_dir(), key, cache.disk_mb << 20)
         log.info(
             "KV: %d bytes per token (%s); context %d MB, %d more documents in %d MB; saved to disk: %s",
             per_token, self.rt.kv_type, own >> 20, cache.documents - 1, max(0, total - own) >> 20,
@@ -107,16 +109,19 @@ class LocalBackend:
         rt = self.rt
         return Snapshot(tuple(self._cached), self._chunk, rt.seq_state(0), rt.seq_state(1) if self._chunk else b"")
 
-    def _switch(self, document: str, prompt: list[int]) -> None:
+    def _switch(self, document: str | None, prompt: list[int]) -> None:
         """Make ``document``'s KV the one in sequences 0 and 1: park the active document's,
-        bring back this one's from memory or disk where it starts like ``prompt``."""
-        if document == self._active:
+        bring back this one's from memory or disk where it starts like ``prompt``
+        (``None``: a prompt of no document, evaluated afresh and not kept)."""
+        if document == self._active and document is not None:
             return
-        parked = self._parked.pop(document)  # before parking the active one makes room
+        parked = self._parked.pop(document) if document is not None else None  # before parking the active one makes room
         if self._active is not None and self._cached:
             self._park(self._active, self._snapshot(), self._dirty)
         self._forget()
         self._active, self._dirty = document, False
+        if document is None:
+            return
         snap, dirty = parked if parked else (self._disk.load(document) if self._disk else None, False)
         if snap is None or not restorable(snap.tokens, prompt):
             return
@@ -222,10 +227,7 @@ class LocalBackend:
                 "lower completion.promptTokens or raise model.contextLength"
             )
         chunk = prompt.layout.suffix if prompt.layout else None
-        if gen.reuse:
-            self._switch(gen.document, tokens)
-        else:
-            self._active = None  # a fresh evaluation on request: nothing worth keeping
+        self._switch(gen.document if gen.reuse else None, tokens)
         self._dirty = True
         p = plan(self._cached, self._chunk, tokens, chunk, reuse=gen.reuse, can_shift=self.rt.can_shift)
         self._prompt_evaluated = 0

@@ -255,3 +255,14 @@ def test_q8_0_falls_back_to_f16_where_the_head_size_does_not_allow_it(tiny_model
     finally:
         e.close()
     assert any("kvType q8_0" in r.getMessage() for r in caplog.records)
+
+
+def test_a_request_without_reuse_keeps_the_other_documents(tiny_model):
+    e = Engine.open(tiny_model, settings(persist=False))
+    try:
+        ask(e, "a", A)
+        fresh = e.submit("b", Cursor(B, SUFFIX), settings(persist=False, reuse=False)).future.result()
+        back = ask(e, "a", A + "y")
+    finally:
+        e.close()
+    assert fresh.cached_tokens == 0 and back.evaluated_tokens <= 4
