@@ -372,6 +372,11 @@ def _norm(lines: list[str]) -> str:
     return " ".join(" ".join(lines).split())
 
 
+def _key(line: str) -> tuple[int, str]:
+    """A line as compared for duplication: its indentation width and its words."""
+    return len(line[: _indent(line)].expandtabs(4)), " ".join(line.split())
+
+
 def _reaches_suffix(lines: list[str], policy: Policy) -> int | None:
     """Index of the first later line (not the first) that is the first non-blank line
     after the cursor line, indentation included: from there the completion writes what
@@ -383,9 +388,10 @@ def _reaches_suffix(lines: list[str], policy: Policy) -> int | None:
 
 
 def remove_duplication(text: str, policy: Policy) -> str:
-    """Nothing when the completion starts by repeating the lines right after the cursor;
-    cut where it reaches the line after the cursor; leading lines that rewrite the line
-    above the cursor are dropped."""
+    """Nothing when the completion starts by repeating what follows the cursor; cut where
+    it reaches the line after the cursor; a first line that rewrites the line above the
+    cursor is dropped. Whole lines compare with their indentation (code repeats lines at
+    other levels: ``return False`` twice)."""
     lines = text.split("\n")
     reached = _reaches_suffix(lines, policy)
     if reached is not None:
@@ -394,18 +400,26 @@ def remove_duplication(text: str, policy: Policy) -> str:
     body = [line for line in lines if line.strip()]
     if not body:
         return text
-    after = ([policy.line_after] if policy.line_after.strip() else []) + policy.suffix_lines
-    n = min(3, len(body), len(after))
-    if n and _norm(body[:n]) == _norm(after[:n]):
+    if policy.line_after.strip():  # mid-line: the rest of the line, then the next lines
+        after = [policy.line_after] + policy.suffix_lines
+        n = min(3, len(body), len(after))
+        return "" if _norm(body[:n]) == _norm(after[:n]) else text
+    before = policy.line_before
+    # Where the first line really starts: after an indented cursor, never indented twice.
+    head = before + (lines[0].lstrip(" \t") if before and not before.strip() else lines[0])
+    absolute = [_key(line) for line in [head] + lines[1:] if line.strip()]
+    after_keys = [_key(line) for line in policy.suffix_lines]
+    n = min(3, len(absolute), len(after_keys))
+    if n and absolute[:n] == after_keys[:n]:
         return ""
-    if not policy.line_before.strip():
-        above = [line for line in policy.prefix_lines if line.strip()]
-        first = next(i for i, line in enumerate(lines) if line.strip())
-        if above and re.search(r"\w", above[-1]) and _norm([lines[first]]) == _norm([above[-1]]):
-            rest = lines[first + 1 :]
-            if rest and policy.line_before and rest[0].startswith(policy.line_before):
-                rest[0] = rest[0][len(policy.line_before) :]  # the cursor is already there
-            return "\n".join(rest).rstrip()
+    above = [line for line in policy.prefix_lines if line.strip()]
+    first = next(i for i, line in enumerate(lines) if line.strip())
+    line = head if first == 0 else lines[first]
+    if not before.strip() and above and re.search(r"\w", above[-1]) and _key(line) == _key(above[-1]):
+        rest = lines[first + 1 :]
+        if rest and before and rest[0].startswith(before):
+            rest[0] = rest[0][len(before) :]  # the cursor is already there
+        return "\n".join(rest).rstrip()
     return text
 
 

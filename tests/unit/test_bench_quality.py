@@ -101,6 +101,12 @@ def test_junk_counts_with_the_chain_off_and_is_removed_with_it_on(problems):
     assert quality.run_set(_Junk(), tasks, s, quality.Checker(10), chains=("on",)).keys() == {"on"}
 
 
+def test_completions_are_in_the_json_only_when_asked():
+    score = quality.Score(tasks=1, texts=["x = 1"])
+    assert "completions" not in score.to_json()
+    assert score.to_json(texts=True)["completions"] == ["x = 1"]
+
+
 def test_the_engine_is_asked_for_the_chain_off():
     assert quality.settings_for(Settings(), "single-line", "auto", None).completion.filters is False
 
