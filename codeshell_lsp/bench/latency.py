@@ -58,6 +58,18 @@ class Sample:
     extra_reused: int = 0
 
 
+def counted(name: str, index: int, ms: float, before: dict[str, Any], after: dict[str, Any], answered: bool) -> Sample:
+    """One request's sample from the ``codeshell/stats`` before and after it (exact: the replay is sequential)."""
+
+    def delta(key: str) -> int:
+        return after.get(key, 0) - before.get(key, 0)
+
+    return Sample(
+        name, index, ms, delta("tokensEvaluated"), delta("tokensReused"), delta("tokensGenerated"),
+        delta("completionCacheHits") > 0, answered, delta("extraTokensEvaluated"), delta("extraTokensReused"),
+    )
+
+
 def bench_model_path(cache_dir: Path | None = None) -> Path:
     """A random-weight CodeShell-shaped ~330M-parameter Q4_0 model (written once, then cached)."""
     from ..pipeline.quantize import quantize
@@ -135,16 +147,7 @@ async def _replay_server(
         result = await completion(uri, *cursor)
         ms = (time.perf_counter() - t0) * 1000
         after = await stats()
-        samples.append(Sample(
-            name, index, ms,
-            after["tokensEvaluated"] - before["tokensEvaluated"],
-            after["tokensReused"] - before["tokensReused"],
-            after["tokensGenerated"] - before["tokensGenerated"],
-            after["completionCacheHits"] > before["completionCacheHits"],
-            bool(result and result.items),
-            after.get("extraTokensEvaluated", 0) - before.get("extraTokensEvaluated", 0),
-            after.get("extraTokensReused", 0) - before.get("extraTokensReused", 0),
-        ))
+        samples.append(counted(name, index, ms, before, after, bool(result and result.items)))
         return result
 
     mode = "reuse=true" if tree["cache"]["reuse"] else "reuse=false"

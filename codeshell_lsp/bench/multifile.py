@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from .latency import Sample, _floor, _pct, _peer, bench_model_path, settings_tree
+from .latency import Sample, _floor, _pct, _peer, bench_model_path, counted, settings_tree
 from .traces import Trace, load_all, replay
 
 SLOTS = 4  # llama-server slots, as many as cache.documents keeps
@@ -106,14 +106,7 @@ class _Client:
         )
         ms = (time.perf_counter() - t0) * 1000
         after = await self.stats()
-        self.samples.append(Sample(
-            name, index, ms,
-            after["tokensEvaluated"] - before["tokensEvaluated"],
-            after["tokensReused"] - before["tokensReused"],
-            after["tokensGenerated"] - before["tokensGenerated"],
-            after["completionCacheHits"] > before["completionCacheHits"],
-            bool(result and result.items),
-        ))
+        self.samples.append(counted(name, index, ms, before, after, bool(result and result.items)))
         self.files.append(file)
 
     def peak_rss_mb(self) -> float | None:

@@ -36,6 +36,15 @@ def ask(e: Engine, doc: str, prefix: str, suffix: str = SUFFIX):
     return result
 
 
+def session(model, *asks: tuple[str, str], **cache):
+    """One server session: the completions asked in turn, then the shutdown (which saves)."""
+    e = Engine.open(model, settings(**cache))
+    try:
+        return [ask(e, doc, prefix) for doc, prefix in asks]
+    finally:
+        e.close()
+
+
 def kv_files() -> list:
     root = cache_dir()
     return sorted(root.glob("*.kv")) if root.exists() else []
@@ -110,25 +119,15 @@ def test_switching_back_gives_the_same_text_as_a_fresh_evaluation(tiny_model):
 
 
 def test_restart_restores_the_documents_saved_at_shutdown(tiny_model):
-    e = Engine.open(tiny_model, settings())
-    ask(e, "a", A)
-    ask(e, "b", B)
-    e.close()
+    session(tiny_model, ("a", A), ("b", B))
     assert len(kv_files()) == 2
-    e = Engine.open(tiny_model, settings())
-    try:
-        a = ask(e, "a", A + "y")
-        b = ask(e, "b", B)
-    finally:
-        e.close()
+    a, b = session(tiny_model, ("a", A + "y"), ("b", B))
     assert a.evaluated_tokens <= 4 and b.evaluated_tokens <= 2, (a, b)
     assert b.text == fresh_text(tiny_model, B)
 
 
 def test_restore_uses_only_the_common_prefix(tiny_model):
-    e = Engine.open(tiny_model, settings())
-    ask(e, "a", A)
-    e.close()
+    session(tiny_model, ("a", A))
     edited = A[:200] + "# a comment the saved prompt does not have\n" + A[200:]
     e = Engine.open(tiny_model, settings())
     try:
@@ -142,21 +141,13 @@ def test_restore_uses_only_the_common_prefix(tiny_model):
 
 
 def test_a_prompt_sharing_nothing_with_the_saved_one_starts_cold(tiny_model):
-    e = Engine.open(tiny_model, settings())
-    ask(e, "a", A)
-    e.close()
-    e = Engine.open(tiny_model, settings())
-    try:
-        other = ask(e, "a", B)
-    finally:
-        e.close()
+    session(tiny_model, ("a", A))
+    (other,) = session(tiny_model, ("a", B))
     assert other.cached_tokens == 0
 
 
 def test_persist_off_writes_nothing(tiny_model):
-    e = Engine.open(tiny_model, settings(persist=False))
-    ask(e, "a", A)
-    e.close()
+    session(tiny_model, ("a", A), persist=False)
     assert kv_files() == []
 
 
@@ -188,26 +179,18 @@ def _damage_garbage(path, data):
 
 @pytest.mark.parametrize("damage", [_damage_truncate, _damage_flip, _damage_garbage], ids=["truncated", "corrupt", "garbage"])
 def test_a_damaged_file_is_ignored_logged_once_and_deleted(tiny_model, caplog, damage):
-    e = Engine.open(tiny_model, settings())
-    ask(e, "a", A)
-    e.close()
+    session(tiny_model, ("a", A))
     (path,) = kv_files()
     damage(path, path.read_bytes())
-    e = Engine.open(tiny_model, settings())
-    try:
-        with caplog.at_level(logging.INFO, logger="codeshell_lsp"):
-            after = ask(e, "a", A)
-    finally:
-        e.close()
+    with caplog.at_level(logging.INFO, logger="codeshell_lsp"):
+        (after,) = session(tiny_model, ("a", A))
     assert after.cached_tokens == 0 and after.text == fresh_text(tiny_model, A)
     assert len([r for r in caplog.records if "ignored and deleted" in r.getMessage()]) == 1
     assert not path.exists() or path.read_bytes()[:8] == b"CSLSPKV\x00"  # deleted, or written anew at shutdown
 
 
 def test_another_documents_file_is_foreign(tiny_model, caplog):
-    e = Engine.open(tiny_model, settings())
-    ask(e, "a", A)
-    e.close()
+    session(tiny_model, ("a", A))
     (saved,) = kv_files()
     e = Engine.open(tiny_model, settings())
     victim = e.backend._disk.path("b")  # type: ignore[union-attr]
@@ -222,14 +205,8 @@ def test_another_documents_file_is_foreign(tiny_model, caplog):
 
 
 def test_another_models_file_is_never_used(tiny_model, slow_model):
-    e = Engine.open(tiny_model, settings())
-    ask(e, "a", A)
-    e.close()
-    e = Engine.open(slow_model, settings())
-    try:
-        after = ask(e, "a", A)
-    finally:
-        e.close()
+    session(tiny_model, ("a", A))
+    (after,) = session(slow_model, ("a", A))
     assert after.cached_tokens == 0
 
 
