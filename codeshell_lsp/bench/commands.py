@@ -79,5 +79,11 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
         "--extra-context", action="store_true",
         help="only compare keystrokes with context.otherFiles off and on (the other bench files open): p50, tokens evaluated",
     )
+    latency.add_argument(
+        "--documents", action="store_true",
+        help="only the per-document KV scenarios: three files typed into in turn (cache.documents=1 vs default), a restart, "
+        "llama-server with a slot per document; --quick: 24 events",
+    )
+    latency.add_argument("--no-peer", action="store_true", help="skip llama-server (with --documents)")
     latency.add_argument("--json", action="store_true", help="print one JSON object (with every sample)")
     latency.set_defaults(run=lazy(".bench.latency", "run_command"))

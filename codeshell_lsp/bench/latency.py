@@ -14,6 +14,9 @@ generated. It is measured in-process on the same model after the server runs.
 Where ``llama-server`` is on PATH, the same prompts go to its ``/infill`` with
 ``cache_prompt`` and ``--cache-reuse 256`` for comparison.
 
+``--documents`` instead runs ``bench.multifile``: a trace typing into three files in
+turn (per-document KV, ``cache.documents=1`` against the default) and a restart.
+
 ``--extra-context`` instead replays the traces with ``cache.reuse=true`` twice, with the
 other bench files open as other documents: ``context.otherFiles`` off, then on — what
 extra context costs a keystroke (p50, tokens evaluated, extra-context tokens).
@@ -347,6 +350,9 @@ def _peer(
     errors = 0
     try:
         for _ in range(600):
+            if proc.poll() is not None:
+                # e.g. SIGILL: a prebuilt binary's CPU kernels may use instructions this CPU lacks.
+                return {"binary": binary.path, "origin": binary.origin, "failed": f"llama-server exited with status {proc.returncode} before it served"}
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)
                 break
@@ -399,7 +405,7 @@ def run(model: Path, threads: int, max_tokens: int, prompt_tokens: int, nonreuse
         "reuse_true_model_p50_over_floor_p50": round(modes["reuse=true"]["model_requests_p50_ms"] / floor["p50_ms"], 2),
         "reuse_false_p50_over_reuse_true_p50": round(modes["reuse=false"]["p50_ms"] / modes["reuse=true"]["p50_ms"], 1),
     }
-    if peer:
+    if peer and "p50_ms" in peer:
         ratios["peer_p50_over_reuse_true_p50"] = round(peer["p50_ms"] / modes["reuse=true"]["p50_ms"], 1)
     return {
         "machine": {"cpus": os.cpu_count(), "threads": threads, "platform": platform.platform(), "python": platform.python_version()},
@@ -458,11 +464,11 @@ def table(report: dict[str, Any]) -> str:
     f = report["floor"]
     rows.append(f"| floor | {f['requests']} | {f['p50_ms']} | {f['p95_ms']} | changed tokens only | – |")
     peer = report["peer_llama_server"]
-    if isinstance(peer, dict):
+    if isinstance(peer, dict) and "p50_ms" in peer:
         rows.append(f"| llama-server --cache-reuse 256 | {peer['requests']} | {peer['p50_ms']} | {peer['p95_ms']} | – | – |")
     hit = report["modes"]["reuse=true"]["cache_hit_p95_ms"]
     extra = [f"ratios: {json.dumps(report['ratios'])}", f"abort answered in {report['abort_ms']} ms; cache-hit p95 {hit} ms"]
-    if not isinstance(peer, dict):
+    if not (isinstance(peer, dict) and "p50_ms" in peer):
         extra.append(f"peer: {peer}")
     return "\n".join(rows + extra)
 
@@ -476,6 +482,13 @@ def run_command(args: argparse.Namespace) -> int:
         model = Path(args.model) if args.model else bench_model_path()
     if not model.exists():
         raise CodeshellError(f"model file {model} does not exist")
+    if getattr(args, "documents", False):
+        from . import multifile
+
+        docs = multifile.run(model, args.threads or 2, args.max_tokens, args.prompt_tokens,
+                             args.limit or (24 if args.quick else None), peer=not args.no_peer)
+        print(json.dumps(docs) if args.json else multifile.table(docs))
+        return 0
     traces = load_all()
     limit = args.limit
     if args.quick:

@@ -15,12 +15,11 @@ restart, and llama-server on the same trace.
 Extra context (``context.otherFiles``) is off in every mode: it puts chunks of the
 other files before the prefix, so it is measured on its own (``--extra-context``).
 Each server gets a KV directory of its own (``XDG_CACHE_HOME``). Run it with
-``python -m codeshell_lsp.bench.multifile`` (``-h`` for the flags).
+``codeshell-lsp bench latency --documents``.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
@@ -32,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from .latency import Sample, _floor, _pct, _peer, bench_model_path, counted, settings_tree
+from .latency import Sample, _floor, _pct, _peer, counted, settings_tree
 from .traces import Trace, load_all, replay
 
 SLOTS = 4  # llama-server slots, as many as cache.documents keeps
@@ -216,7 +215,7 @@ def run(model: Path, threads: int, max_tokens: int, prompt_tokens: int, limit: i
         "cold_over_restored_first_completion": round(statistics.mean(r["cold_ms"]) / statistics.mean(r["restored_ms"]), 1),
     }
     peer_report = out["peer_llama_server"]
-    if isinstance(peer_report, dict):
+    if isinstance(peer_report, dict) and "p50_ms" in peer_report:
         ratios["peer_p50_over_default_p50"] = round(peer_report["p50_ms"] / m4["p50_ms"], 1)
     out["ratios"] = ratios
     out["settings"] = {"threads": threads, "maxTokens": max_tokens, "promptTokens": prompt_tokens, "limit": limit}
@@ -240,7 +239,7 @@ def table(report: dict[str, Any]) -> str:
     f = report["floor"]
     rows.append(f"| floor | {f['requests']} | {f['p50_ms']} | {f['p95_ms']} | changed tokens only | | | | |")
     peer = report["peer_llama_server"]
-    if isinstance(peer, dict):
+    if isinstance(peer, dict) and "p50_ms" in peer:
         rows.append(f"| llama-server --cache-reuse 256, {peer['slots']} slots | {peer['requests']} | {peer['p50_ms']} | {peer['p95_ms']} | | | | | |")
     r = report["restart"]
     extra = [
@@ -248,33 +247,6 @@ def table(report: dict[str, Any]) -> str:
         f"vs cold {r['cold_ms']} ms (evaluated {r['cold_evaluated']}); {r['saved_files']} files, {r['saved_mb']} MB on disk",
         f"ratios: {json.dumps(report['ratios'])}",
     ]
-    if not isinstance(peer, dict):
+    if not (isinstance(peer, dict) and "p50_ms" in peer):
         extra.append(f"peer: {peer}")
     return "\n".join(rows + extra)
-
-
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m codeshell_lsp.bench.multifile", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--model", help="GGUF model (default: the 330M random CodeShell shape of bench latency)")
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--max-tokens", type=int, default=16)
-    ap.add_argument("--prompt-tokens", type=int, default=1536)
-    ap.add_argument("--limit", type=int, help="replay only the first N events")
-    ap.add_argument("--no-peer", action="store_true", help="skip llama-server")
-    ap.add_argument("--quick", action="store_true", help="tiny random model, 24 events: checks the bench runs")
-    ap.add_argument("--json", action="store_true")
-    args = ap.parse_args(argv)
-    if args.quick:
-        from ..synthetic import write_codeshell_gguf
-
-        model = Path(args.model) if args.model else write_codeshell_gguf(Path(tempfile.gettempdir()) / "codeshell-bench-tiny.gguf")
-    else:
-        model = Path(args.model) if args.model else bench_model_path()
-    limit = args.limit or (24 if args.quick else None)
-    report = run(model, args.threads, args.max_tokens, args.prompt_tokens, limit, peer=not args.no_peer)
-    print(json.dumps(report) if args.json else table(report))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -59,8 +59,8 @@ def test_shipped_multi_file_trace_matches_its_script():
 @pytest.mark.slow
 def test_quick_multi_file_bench_counts_per_document_reuse_and_restores(tiny_model):
     r = subprocess.run(
-        [sys.executable, "-m", "codeshell_lsp.bench.multifile", "--quick", "--json", "--threads", "1", "--no-peer",
-         "--limit", "25", "--model", str(tiny_model)],
+        [sys.executable, "-m", "codeshell_lsp", "bench", "latency", "--documents", "--quick", "--json", "--threads", "1",
+         "--no-peer", "--limit", "25", "--model", str(tiny_model)],
         capture_output=True, text=True, timeout=300,
     )
     assert r.returncode == 0, r.stderr[-2000:]
