@@ -118,7 +118,7 @@ class LlamaRuntime:
 
     def _usable_kv_type(self, wanted: str) -> str:
         """``wanted``, or f16 where llama.cpp cannot use it: a quantized cache needs head
-        sizes in whole quantization blocks (llama.cpp aborts the process otherwise)."""
+        sizes in whole quantization blocks (llama.cpp refuses to create the context otherwise)."""
         if wanted not in KV_TYPES:
             raise ModelLoadError(f"unknown KV cache type {wanted!r}; choose one of {', '.join(KV_TYPES)}")
         if wanted == "q8_0" and self.head_dim % _QUANT_BLOCK:
