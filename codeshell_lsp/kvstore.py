@@ -252,9 +252,10 @@ class Parked:
 
     def put(self, document: str, snap: Snapshot, dirty: bool) -> list[tuple[str, Snapshot, bool]]:
         """Park ``snap``; returns what no longer fits (``snap`` itself when it alone is too big)."""
+        self._items.pop(document, None)
         if snap.nbytes > self.max_bytes or self.max_documents < 1:
             return [(document, snap, dirty)]
-        self._items[document] = (snap, dirty)
+        self._items[document] = (snap, dirty)  # the most recent
         out = []
         while self._items and (len(self._items) > self.max_documents or self.nbytes > self.max_bytes):
             doc, (s, d) = self._items.popitem(last=False)

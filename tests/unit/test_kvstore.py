@@ -194,3 +194,11 @@ def test_dirty_and_clean():
     assert [doc for doc, _ in parked.dirty()] == ["a"]
     parked.mark_clean("a")
     assert parked.dirty() == []
+
+
+def test_parking_a_document_again_makes_it_the_most_recent():
+    parked = Parked(max_documents=2, max_bytes=1 << 20)
+    parked.put("a", _snap(5), False)
+    parked.put("b", _snap(5), False)
+    parked.put("a", _snap(6), False)
+    assert [doc for doc, _, _ in parked.put("c", _snap(5), False)] == ["b"]
