@@ -14,6 +14,14 @@ let output;
 // The suggestion on screen per document (uri -> { text, done }): `text` as first shown,
 // `done` how much of it (UTF-16 units) partial accepts have inserted so far.
 const showing = new Map();
+// What each document's last edit added beyond the text it replaced (uri -> string). An
+// accept inserts only what the user has not typed yet: VS Code may keep showing an
+// older item whose first characters were typed since, and replaces them with the item.
+const lastAdded = new Map();
+
+function added(change) {
+  return change.text.slice(change.rangeLength);
+}
 
 function settingsTree() {
   // A plain copy: the configuration object VS Code returns is not JSON-safe as is.
@@ -115,7 +123,7 @@ async function acceptPart(builtin) {
   const document = editor.document;
   let inserted = '';
   const listener = vscode.workspace.onDidChangeTextDocument((e) => {
-    if (e.document === document) for (const change of e.contentChanges) inserted += change.text;
+    if (e.document === document) for (const change of e.contentChanges) inserted += added(change);
   });
   try {
     await vscode.commands.executeCommand(builtin);
@@ -157,11 +165,15 @@ async function activate(context) {
       return stats;
     }),
     vscode.commands.registerCommand('codeshell.accepted', (uri, text) => {
-      // After partial accepts, Tab inserts only the rest: report what this accept inserted.
-      const current = showing.get(uri);
+      // Report what this accept inserted: the item's end, after what was typed through
+      // or taken by partial accepts.
       showing.delete(uri);
-      const rest = current && current.done > 0 ? current.text.slice(current.done) : text;
-      tellServer('codeshell/didAcceptCompletion', { uri, text: rest });
+      const inserted = lastAdded.get(uri);
+      tellServer('codeshell/didAcceptCompletion', { uri, text: inserted && text.endsWith(inserted) ? inserted : text });
+    }),
+    vscode.workspace.onDidChangeTextDocument((e) => {
+      const last = e.contentChanges[e.contentChanges.length - 1];
+      if (last) lastAdded.set(e.document.uri.toString(), added(last));
     }),
     vscode.commands.registerCommand('codeshell.acceptNextWord', () => acceptPart('editor.action.inlineSuggest.acceptNextWord')),
     vscode.commands.registerCommand('codeshell.acceptNextLine', () => acceptPart('editor.action.inlineSuggest.acceptNextLine')),
