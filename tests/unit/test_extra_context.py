@@ -85,9 +85,18 @@ def test_outline_keeps_definition_lines_and_top_level_names():
     )
 
 
-def test_imported_names_are_module_stems():
-    text = "from . import utils\nimport a.b as c, d\nfrom pkg.models import User\nconst x = require('./lib/db.js')\n"
-    assert {"utils", "b", "d", "models", "User", "db"} <= xc.imported_names(text)
+def test_imported_modules_by_stem_with_the_name_the_code_uses():
+    text = "from . import utils\nimport a.b as c, d\nfrom pkg.models import User\nfrom . import (nodes,\n  x as y)\nconst q = require('./lib/db.js')\n"
+    got = xc.imported_modules(text)
+    assert {k: got[k] for k in ("utils", "b", "d", "models", "nodes", "x", "db")} == {
+        "utils": "utils", "b": "c", "d": "d", "models": "", "nodes": "nodes", "x": "y", "db": ""
+    }
+
+
+def test_a_usage_outline_puts_the_alias_before_each_top_level_name():
+    assert xc.qualified(xc.outline(UTILS), "utils") == (
+        "utils.DEFAULT_PORT = 8080\nutils.read_config(path)\nutils.Registry\n"
+    )
 
 
 def test_jaccard_ignores_common_keywords():
@@ -102,7 +111,10 @@ def test_outline_of_an_imported_module_ranks_first():
     s.open("file:///p/pkg/other.py", "python", "def read_config(x):\n    return x\n")
     s.open("file:///p/pkg/main.py", "python", MAIN)
     got = s.select("file:///p/pkg/main.py", Cursor(MAIN, "\n"))
-    assert got[0].kind == "outline" and got[0].path.endswith("utils.py")
+    assert got[0].kind == "usage" and got[0].path.endswith("utils.py")
+    assert got[0].text.startswith("utils.DEFAULT_PORT")
+    placed = prompt.choose(Extra(got, 4096, 8), lambda ch: len(ch.text), 4096)
+    assert placed[-1] == got[0]  # nearest the prefix
 
 
 def test_a_chunk_that_copies_the_cursor_context_is_dropped_and_near_duplicates_once():
@@ -111,9 +123,9 @@ def test_a_chunk_that_copies_the_cursor_context_is_dropped_and_near_duplicates_o
     s.open("file:///a.py", "python", body)
     s.open("file:///b.py", "python", body + "\n")
     s.open("file:///c.py", "python", "x = compute_total(values, 2)\n")
-    picked = s.select("file:///c.py", Cursor("y = compute_total(items, tax_rate)\nz = subtotal\n", ""))
+    picked = s.select("file:///c.py", Cursor("y = compute_total(items, tax_rate)\nz = subtotal\n" + "\n" * 6, ""))
     assert [c.kind for c in picked] == ["outline"]
-    near = s.select("file:///c.py", Cursor("result = compute_total(prices, tax_rate)\nprint(result)\n", ""))
+    near = s.select("file:///c.py", Cursor("result = compute_total(prices, tax_rate)\nprint(result)\n" + "\n" * 6, ""))
     lines = [c for c in near if c.kind == "lines"]
     assert len(lines) == 1
 
@@ -148,6 +160,19 @@ def test_the_choice_stays_put_while_the_user_types_on_one_line():
     line = "    value = registry.lookup_something_long"
     picks = {s.select("file:///p/main.py", Cursor(MAIN + "\n" + line[:i], "")) for i in range(len(line))}
     assert len(picks) == 1
+
+
+def test_usage_lines_sharing_words_with_the_cursor_context_come_last():
+    usage = "m.DEFAULT_PORT = 1\nm.MAX_REDIRECTS = 3\nm.read_config(path)\n"
+    near = xc.words("if nb_redirects > limit:\n    config = None\n")
+    assert xc.by_relevance(usage, near) == "m.DEFAULT_PORT = 1\nm.MAX_REDIRECTS = 3\nm.read_config(path)\n"
+    assert xc.by_relevance(usage, xc.words("redirects")).endswith("m.MAX_REDIRECTS = 3\n")
+    assert xc.words("IsCoroutineFunction nb_redirects") == {"coroutine", "redirects"}  # "function" is common
+
+
+def test_the_query_ignores_what_is_typed_since_the_last_grid_line():
+    head = "".join(f"alpha_{i} = {i}\n" for i in range(xc.QUERY_GRID))
+    assert xc.query_text(Cursor(head + "beta = 1\ngam", "")) == xc.query_text(Cursor(head + "delta = 2\n", ""))
 
 
 def test_display_path_is_relative_to_a_workspace_root():
