@@ -143,7 +143,7 @@ class Framer:
             self._buf.clear()
             self._scanned = 0
             self._resolve_suspect(junk, events)
-        elif _whole_json(_strip_headers(junk)):
+        elif _salvage(junk) is not None:
             self._buf.clear()
             self._scanned = 0
             events.append(Junk(junk))
@@ -244,9 +244,9 @@ class Framer:
         stray = _LENGTH_LINE.search(buf, search_from, min(len(buf), end + 64))
         if stray is not None and stray.start() < end:
             body = bytes(buf[self._body_at : stray.start()])
+            note = f"Content-Length said {self._length} bytes but the next header came after {len(body)}"
             del buf[: stray.start()]
             self._reset_header()
-            note = f"Content-Length said {self._length} bytes but the next header came after {len(body)}"
             events.append(Body(body, note) if _whole_json(body) else Junk(body))
             return True
         self._scanned = min(len(buf), end)
@@ -315,6 +315,18 @@ def _truncated(data: bytes) -> bool:
     except (ValueError, RecursionError):
         return False
     return False
+
+
+def _salvage(data: bytes) -> bytes | None:
+    """The message in bytes found outside a frame: after header lines, or after the
+    first line break that a ``{`` follows (a broken header line before it)."""
+    body = _strip_headers(data)
+    if _whole_json(body):
+        return body
+    at = data.find(b"\n{")
+    if at >= 0 and _whole_json(data[at + 1 :]):
+        return data[at + 1 :]
+    return None
 
 
 def _whole_json(data: bytes) -> bool:
@@ -408,10 +420,14 @@ class Dispatcher:
         return f"{max_message_bytes() / (1 << 20):g}"
 
     def junk(self, data: bytes) -> None:
-        body = _strip_headers(data)
-        if _whole_json(body):
-            log.warning("a message came without a Content-Length header: handled anyway")
+        body = _salvage(data)
+        if body is not None:
+            log.warning("a message came without a usable Content-Length header: handled anyway")
             self.body(body)
+            return
+        body = _strip_headers(data)
+        if not body:
+            log.debug("skipped header lines outside a frame: %r", data[:200])
             return
         snippet = " ".join(data[:80].decode("utf-8", "replace").split())
         log.warning("skipped %d bytes that are not an LSP frame: %r", len(data), snippet)
@@ -469,6 +485,10 @@ class Dispatcher:
                 self.error(msg_id, INVALID_REQUEST, 'not a JSON-RPC 2.0 message ("jsonrpc": "2.0" missing)')
             else:
                 log.warning("dropped a message without \"jsonrpc\": \"2.0\"")
+            return
+        if isinstance(method, str) and ("result" in msg or "error" in msg):
+            if _valid_id(msg_id):
+                self.error(msg_id, INVALID_REQUEST, "a message cannot be both a request and a response")
             return
         if isinstance(method, str) and has_id:
             if msg_id is None:
