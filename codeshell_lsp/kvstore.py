@@ -173,8 +173,8 @@ class DiskStore:
         path.unlink(missing_ok=True)
 
     def save(self, document: str, snap: Snapshot) -> Future[None]:
-        """Write in the background (the caller's bytes are not touched again)."""
-        fut = self._writer.submit(self._write, self.path(document), encode(self.key, document, snap))
+        """Encode and write on the writer thread (a snapshot never changes)."""
+        fut = self._writer.submit(self._write, document, snap)
         self._pending = [f for f in self._pending if not f.done()] + [fut]
         return fut
 
@@ -187,7 +187,8 @@ class DiskStore:
         self.flush()
         self._writer.shutdown(wait=True)
 
-    def _write(self, path: Path, data: bytes) -> None:
+    def _write(self, document: str, snap: Snapshot) -> None:
+        path, data = self.path(document), encode(self.key, document, snap)
         if len(data) > self.cap:
             log.info("KV snapshot of %d MB is larger than cache.diskMB: not saved", len(data) >> 20)
             return
