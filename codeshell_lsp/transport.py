@@ -93,6 +93,7 @@ class Oversize:
 
     length: int
     head: bytes
+    limit: int
 
 
 Event = Body | Junk | Oversize
@@ -166,7 +167,7 @@ class Framer:
         if self._suspect:
             self._resolve_suspect(b"", events)
         if self._skip:
-            events.append(Oversize(self._skip_length, self._skip_head or bytes(self._buf[:256])))
+            events.append(Oversize(self._skip_length, self._skip_head or bytes(self._buf[:256]), self.max_bytes))
             self._skip = 0
         rest = bytes(self._buf)
         self._buf.clear()
@@ -281,7 +282,7 @@ class Framer:
             self._skip -= drop
             return False
         self._skip = 0
-        events.append(Oversize(self._skip_length, self._skip_head))
+        events.append(Oversize(self._skip_length, self._skip_head, self.max_bytes))
         return True
 
 
@@ -404,10 +405,7 @@ class Dispatcher:
             self.body(event.data, event.parsed)
         elif isinstance(event, Oversize):
             size = f"{event.length / (1 << 20):.0f} MB" if event.length >= 1 << 20 else f"{event.length} bytes"
-            message = (
-                f"message of {size} refused: larger than the {self.protocol_limit_mb()} MB limit "
-                f"(${MAX_MESSAGE_ENV})"
-            )
+            message = f"message of {size} refused: larger than the {event.limit / (1 << 20):g} MB limit (${MAX_MESSAGE_ENV})"
             msg_id = leading_id(event.head)
             if msg_id is not None:
                 self.error(msg_id, INVALID_REQUEST, message)
@@ -415,9 +413,6 @@ class Dispatcher:
                 log.warning("%s", message)
         else:
             self.junk(event.data)
-
-    def protocol_limit_mb(self) -> str:
-        return f"{max_message_bytes() / (1 << 20):g}"
 
     def junk(self, data: bytes) -> None:
         body = _salvage(data)
