@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import PurePath
+from typing import Literal
 
 
 @dataclass(frozen=True)
 class Language:
     name: str  # the LSP languageId, or "" when unknown
     comment: str = ""  # line-comment prefix ("#", "//", "--"); "" when none or unknown
-    indentation_blocks: bool = False  # blocks are made by indentation (Python, YAML, Nim)
-    brace_blocks: bool = False  # blocks are made by { } (C, Java, JavaScript, Go, Rust, …)
+    blocks: Literal["indentation", "braces", ""] = ""  # what makes a block; "" other or unknown
 
 
 GENERIC = Language("")
@@ -37,8 +37,8 @@ _OTHER = {
 }
 
 LANGUAGES: dict[str, Language] = {
-    **{n: Language(n, c, indentation_blocks=True) for n, c in _INDENTED.items()},
-    **{n: Language(n, c, brace_blocks=True) for n, c in _BRACES.items()},
+    **{n: Language(n, c, "indentation") for n, c in _INDENTED.items()},
+    **{n: Language(n, c, "braces") for n, c in _BRACES.items()},
     **{n: Language(n, c) for n, c in _OTHER.items()},
 }
 

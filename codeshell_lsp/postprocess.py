@@ -474,10 +474,24 @@ def _scan(text: str, comment: str, stack: list[str]) -> int | None:
 def close_own_brackets(text: str, policy: Policy) -> str:
     """Close only what is open: a closer that matches nothing opened before it (in the
     completion or still open before the cursor) ends the completion — its whole line when
-    it starts the line. A final closing line that the text after the cursor starts with
-    already is dropped."""
+    it starts the line; in brace languages so does a line closing a brace opened before the
+    cursor. A final closing line that the text after the cursor starts with already is
+    dropped."""
     stack = list(policy.open_brackets)
     bad = _scan(text, policy.lang.comment, stack)
+    if policy.lang.blocks == "braces":
+        # Brace depth: a line that starts by closing a brace opened before the cursor ends
+        # the block, whatever its indentation says; that brace is the document's.
+        depth = len(policy.open_brackets)
+        offset = 0
+        for line in text.split("\n"):
+            if offset and line.lstrip()[:1] == "}":
+                seen: list[str] = list(policy.open_brackets)
+                _scan(text[:offset], policy.lang.comment, seen)
+                if len(seen) <= depth and seen and seen[-1] == "{":
+                    bad = offset if bad is None else min(bad, offset)
+                    break
+            offset += len(line) + 1
     if bad is not None:
         start = text.rfind("\n", 0, bad) + 1
         text = (text[:start] if not text[start:bad].strip() and start else text[:bad]).rstrip()

@@ -7,13 +7,13 @@ from codeshell_lsp.languages import GENERIC, language, language_id_for_path
 
 def test_python_is_indentation_based_with_hash_comments():
     py = language("python")
-    assert (py.comment, py.indentation_blocks, py.brace_blocks) == ("#", True, False)
+    assert (py.comment, py.blocks) == ("#", "indentation")
 
 
 def test_brace_languages_and_aliases():
     for lid in ("c", "cpp", "java", "javascript", "typescriptreact", "go", "rust", "JavaScript", "ts", "golang"):
         facts = language(lid)
-        assert facts.brace_blocks and not facts.indentation_blocks and facts.comment == "//", lid
+        assert (facts.blocks, facts.comment) == ("braces", "//"), lid
 
 
 def test_unknown_or_empty_is_generic():
