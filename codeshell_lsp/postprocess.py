@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Callable, Literal
 
 from .languages import Language, language as language_facts
@@ -294,12 +294,18 @@ class Policy:
 
 def _first_repeating_prefix(lines: list[str]) -> int | None:
     """The smallest k such that ``lines[:k]`` repeats (see ``lines_repeat``), or None."""
-    for k in range(3, len(lines) + 1):
-        if lines[k - 1].strip() and lines_repeat(lines[:k]):
-            return k
+    seen: Counter[str] = Counter()
+    n = 0
+    for k, line in enumerate(lines, 1):
+        if line.strip():
+            seen[" ".join(line.split())] += 1
+            n += 1
+            if n >= 3 and 2 * len(seen) <= n:
+                return k
     return None
 
 
+@lru_cache(maxsize=4096)  # stop_at asks again about every finished line at each token
 def _repeats_in_line(line: str) -> bool:
     return repetition_run(line) is not None or any(p.search(line.rstrip()) for p in _LINE_END_REPEATS)
 
