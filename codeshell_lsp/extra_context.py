@@ -309,6 +309,9 @@ class Sources:
                 self._left = self._current
             self._current = uri
 
+    def __contains__(self, uri: object) -> bool:
+        return uri in self._docs
+
     def path(self, uri: str) -> str:
         doc = self._docs.get(uri)
         return doc.path if doc else display_path(uri, self.roots)

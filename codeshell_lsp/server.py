@@ -263,7 +263,7 @@ class CodeshellServer(LanguageServer):
     def context_changed(self, uri: str) -> None:
         """Document ``uri`` opened or closed: evaluate the last request's new extra context while idle."""
         last = self.engine.last
-        if last is None or last.key == uri or last.speculative:
+        if last is None or last.key == uri or last.speculative or last.key not in self.sources:
             return
         extra = self.extra_for(last.key, last.cursor, last.language)
         if extra != last.extra:

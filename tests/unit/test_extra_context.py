@@ -150,6 +150,7 @@ def test_closing_a_document_removes_its_chunks():
     assert s.select("file:///p/main.py", Cursor(MAIN, ""))
     s.close("file:///p/utils.py")
     assert s.select("file:///p/main.py", Cursor(MAIN, "")) == ()
+    assert "file:///p/utils.py" not in s and "file:///p/main.py" in s
 
 
 def test_the_choice_stays_put_while_the_user_types_on_one_line():
