@@ -18,7 +18,7 @@ switching away parks its cells as a per-sequence state snapshot in host memory
 restores them (``llama_state_seq_set_data``), so a return costs the copy and the
 tokens that changed. They are not left resident in the cache as more sequences: every
 decoded token attends over all used cells, and on the 330M bench model 4.5k cells of
-other documents made each decoded token ~30% slower, while restoring 1.5k tokens takes
+other documents made each decoded token 27-58% slower, while restoring 1.5k tokens takes
 ~15 ms. Snapshots go to disk (``kvstore.DiskStore``) when idle, at shutdown and when
 evicted, and come back at the first completion in a document after a restart.
 """
