@@ -11,6 +11,9 @@ from .conftest import open_doc, running_server, stats
 
 pytestmark = pytest.mark.model
 
+# Each test compares a document's prompt with that of a second document holding the
+# same text; with other files' context on, the second prompt would also carry the first.
+ALONE = {"context": {"otherFiles": False}}
 FINAL = "import os\n\ndef size(path):\n    return os.path.getsize(path)\n\n\ndef exists(path):\n    return "
 
 
@@ -31,7 +34,7 @@ def change(uri: str, version: int, *edits: tuple[tuple[int, int, int, int], str]
 
 
 async def test_incremental_edits_then_completion_match_full_text(tiny_model, profile, tmp_path):
-    async with running_server(profile, ("--model", str(tiny_model))) as client:
+    async with running_server(profile, ("--model", str(tiny_model)), init_options=ALONE) as client:
         uri = open_doc(client, tmp_path / "a.py", "import os\n\ndef size(path):\n    pass\n")
         client.text_document_did_change(change(uri, 2, ((3, 4, 3, 8), "return os.path.getsize(path)")))
         client.text_document_did_change(change(uri, 3, ((4, 0, 4, 0), "\n\ndef exists(path):\n    return ")))
@@ -44,7 +47,7 @@ async def test_incremental_edits_then_completion_match_full_text(tiny_model, pro
 
 
 async def test_full_document_change(tiny_model, tmp_path):
-    async with running_server("neovim", ("--model", str(tiny_model))) as client:
+    async with running_server("neovim", ("--model", str(tiny_model)), init_options=ALONE) as client:
         uri = open_doc(client, tmp_path / "a.py", "x = 1\n")
         client.text_document_did_change(
             types.DidChangeTextDocumentParams(
