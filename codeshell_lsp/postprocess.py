@@ -43,7 +43,7 @@ _CLOSING_LINE = re.compile(r"^\s*[)\]}]+[)\]};,]*\s*$")
 # newline there is nonsense ("return " followed by a new line).
 _NEEDS_OPERAND = re.compile(
     r"(?:^|[^\w])(?:return|yield|await|raise|not|and|or|in|is|if|elif|while|assert|del|lambda|import|throw|new|case)\s*$"
-    r"|(?:[=+\-*/%<>&|^~]|\band\b|\bor\b)\s*$"
+    r"|[=+\-*/%<>&|^~]\s*$"
 )
 _SCAN_LINES = 200  # how far back the prefix is scanned for open brackets and indentation
 
