@@ -237,7 +237,7 @@ class Engine:
             leader = self._same_work(job)
             if leader is not None:
                 # Completion and inline completion at one keystroke: one model run answers both.
-                leader.future.add_done_callback(lambda f: self._follow(job, f.result()))
+                leader.future.add_done_callback(lambda f: self._follow(job, f))
                 return job
             for old in [t for t in self._tasks if isinstance(t, Job) and t.key == key]:
                 self._tasks.remove(old)
@@ -304,13 +304,24 @@ class Engine:
                 return t
         return None
 
-    def _follow(self, job: Job, result: Completion) -> None:
-        """Answer a job that rode on another's model run (a cancelled leader means empty)."""
-        if job.cancelled:
-            result = Completion("", result.model, result.template, status=job.reason)
-        elif result.status in (Status.CANCELLED, Status.SUPERSEDED):
-            result = Completion("", result.model, result.template, status=Status.SUPERSEDED)
+    def _follow(self, job: Job, leader: Future[Completion]) -> None:
+        """Answer a job that rode on another's model run. A leader whose future was
+        cancelled (its request cancelled in the editor) leaves the work to the follower,
+        which then queues as a job of its own; a leader cancelled or superseded inside the
+        engine means an empty answer."""
         with self._lock:
+            if leader.cancelled():
+                if not job.cancelled and not self._closed:
+                    self._tasks.append(job)
+                    self._lock.notify()
+                    return
+                result = Completion("", status=job.reason if job.cancelled else Status.CANCELLED)
+            else:
+                result = leader.result()
+                if job.cancelled:
+                    result = Completion("", result.model, result.template, status=job.reason)
+                elif result.status in (Status.CANCELLED, Status.SUPERSEDED):
+                    result = Completion("", result.model, result.template, status=Status.SUPERSEDED)
             self._finish(job, result)
 
     def _finish(self, job: Job, result: Completion) -> None:

@@ -603,9 +603,6 @@ def test_tally(tiny_model, tmp_path, capsys):
     assert not failed, failed
 
 
-@pytest.mark.xfail(strict=True, reason="engine.py: a follower (same work as a queued or running request) "
-                   "hangs when its leader's future is cancelled: Engine.submit's done-callback calls f.result() "
-                   "on a cancelled future; the lead owns the fix")
 def test_follower_of_a_cancelled_request_is_answered(slow_model):
     """Two completions at one keystroke (completion + inlineCompletion, or a repeat), the
     first cancelled: the second must still get its answer."""

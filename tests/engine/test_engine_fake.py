@@ -239,3 +239,14 @@ def test_prewarm_evaluates_a_new_set_while_idle_and_the_next_keystroke_finds_it(
         served = e.submit("doc", Cursor(PREFIX, SUFFIX), s, extra=_extra()).future.result()
     assert first.text and sum(bool(c.prompt.chunks) for c in fake.calls) == 1
     assert served.cache_hit
+
+
+def test_a_follower_runs_on_its_own_when_its_leaders_request_is_cancelled():
+    fake = FakeBackend(prompt_s=0.3)
+    with running(fake) as e:
+        leader = e.submit("doc", Cursor(PREFIX, SUFFIX))
+        follower = e.submit("doc", Cursor(PREFIX, SUFFIX))
+        leader.future.cancel()  # what asyncio.wrap_future does when the editor cancels
+        e.cancel(leader)
+        result = follower.future.result(3)
+        assert result.status is Status.OK and result.text == "a + b"
