@@ -435,9 +435,9 @@ def run_extra(model: Path, threads: int, max_tokens: int, prompt_tokens: int, li
         summary["extra_evaluated_per_request_mean"] = round(statistics.mean(s.extra_evaluated for s in samples), 1)
         summary["extra_reused_per_request_mean"] = round(statistics.mean(s.extra_reused for s in samples), 1)
         summary["extra_evaluated_per_request_p50"] = _pct([float(s.extra_evaluated) for s in samples], 0.5)
-        model = [s for s in samples if not s.cache_hit and s.index > 0]  # model runs after each trace's first request
-        summary["model_evaluated_p50"] = _pct([float(s.evaluated) for s in model], 0.5)
-        summary["model_evaluated_mean"] = round(statistics.mean(s.evaluated for s in model), 1) if model else 0
+        runs = [s for s in samples if not s.cache_hit and s.index > 0]  # model runs after each trace's first request
+        summary["model_evaluated_p50"] = _pct([float(s.evaluated) for s in runs], 0.5)
+        summary["model_evaluated_mean"] = round(statistics.mean(s.evaluated for s in runs), 1) if runs else 0
         out["modes"][mode] = summary
     off, on = out["modes"]["otherFiles=false"], out["modes"]["otherFiles=true"]
     out["ratios"] = {
