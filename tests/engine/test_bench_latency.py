@@ -73,3 +73,16 @@ def test_quick_multi_file_bench_counts_per_document_reuse_and_restores(tiny_mode
     assert restart["saved_files"] >= 3
     assert all(n <= 4 for n in restart["restored_evaluated"])
     assert all(n > 500 for n in restart["cold_evaluated"])
+
+
+def test_quick_extra_context_bench_keeps_the_other_files_in_the_kv_cache(tiny_model):
+    r = subprocess.run(
+        [sys.executable, "-m", "codeshell_lsp", "bench", "latency", "--quick", "--extra-context", "--json", "--threads", "1",
+         "--model", str(tiny_model)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    off, on = (json.loads(r.stdout)["modes"][m] for m in ("otherFiles=false", "otherFiles=true"))
+    assert off["answered_with_text"] > 0 and on["answered_with_text"] > 0
+    assert off["extra_reused_per_request_mean"] == 0 < on["extra_reused_per_request_mean"]
+    assert on["model_evaluated_p50"] <= off["model_evaluated_p50"] + 1  # a keystroke evaluates no extra token
