@@ -13,9 +13,16 @@ user recently edited in them (didChange), and the document the user just left.
   ``MAX_QUERY_SIMILARITY`` similar to the cursor's own context is dropped (it pushes the
   model to repeat), and one more than ``DUPLICATE_SIMILARITY`` similar to a better one
   is a duplicate.
+- The outline of a module the file imports under a name is written as the file uses
+  it (``nodes.Name(Expr)``: a *usage* outline), its lines sharing words with the
+  cursor's context last: a small model copies what follows ``nodes.`` from the nearest
+  place it saw ``nodes.`` (on Gemma-3-270M this took member-access holes from 11/32 with
+  plain definition lines to 14/32; see ``bench/crossfile.py``).
 - The prompt stage fits the ranked list into the token budget and lays the chosen
-  chunks out in a stable order (``Chunk.order``: when the document was opened, then
-  line), so the set — and the KV cache holding it — changes only when the choice does.
+  chunks out in a stable order (``Chunk.place``: usage outlines last, nearest the
+  prefix; the rest by when the document was opened, then line), so the set — and the
+  KV cache holding it — changes only when the choice does. The ranking query ends on a
+  grid line, so typing on the lines since does not change the choice.
 
 Everything but ``Sources`` (the state fed by the server's handlers) is pure.
 """
