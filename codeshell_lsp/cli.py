@@ -85,6 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .bench.commands import add_parsers as add_bench_parsers
 
     add_bench_parsers(sub, common)
+
+    from .realmodel import add_parsers as add_model_parsers
+
+    add_model_parsers(sub, common)
     return parser
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .context import cursor_at, line_count, split_lines
 from .errors import BackendError, InputFileError, UsageError
+from .languages import language_id_for_path
 from .model_file import inspect, resolve_model
 from .options import Settings, flags_tree
 
@@ -64,7 +65,7 @@ def run_complete(args: argparse.Namespace) -> int:
     cursor = cursor_at(text, line - 1, col - 1, "utf-32")
     engine = Engine.open(args.model, settings)
     try:
-        result = engine.complete_once(cursor.prefix, cursor.suffix)
+        result = engine.complete_once(cursor.prefix, cursor.suffix, language=language_id_for_path(str(path)))
     finally:
         engine.close()
     if result.status is Status.ERROR:
@@ -73,8 +74,11 @@ def run_complete(args: argparse.Namespace) -> int:
         raise BackendError(f"no completion ({result.status.value})")
     if args.json:
         print(json.dumps(result.to_json(), ensure_ascii=False))
-    else:
+    elif result.text:
         print(result.text)
+    else:
+        why = f" (the model's text was dropped by: {', '.join(result.filtered)})" if result.filtered else ""
+        print(f"no suggestion here{why}")
     return 0
 
 

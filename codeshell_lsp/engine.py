@@ -40,6 +40,9 @@ log = get_logger(__name__)
 SPECULATION_IDLE_S = 0.15  # idle time before precomputing the next suggestion
 IDLE_SAVE_S = 2.0  # idle time after work before the backend may save its state (KV snapshots)
 
+# Why generation ends besides a postprocessing filter stopping it early.
+_GENERATION_ENDS = ("eog", "length", "stop", "scope")
+
 BackendFactory = Callable[["str | Path | None", Settings], Backend]
 
 
@@ -73,6 +76,7 @@ class Completion:
     cache_hit: bool = False
     status: Status = Status.OK
     error: str = ""  # with Status.ERROR: the message for the user
+    filtered: tuple[str, ...] = ()  # the postprocessing filters that changed the model's text
 
     def to_json(self) -> dict[str, Any]:
         out = {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -412,7 +416,7 @@ class Engine:
         except BackendError as e:
             return self._failed(job, backend, e)
         gen_key = (_gen_key(job.settings.completion), p.chunks)
-        cached = self.cache.get(p.prefix, p.suffix, gen_key)
+        cached = self.cache.get(*p.key, gen_key)
         if cached is not None:
             return self._from_cache(job, backend, cached, t0)
         rules = policy(job, backend)
@@ -426,14 +430,18 @@ class Engine:
         self.stats.count_run(raw, job.speculative)
         if not job.speculative:
             self.debounce.observe_latency((time.perf_counter() - t0) * 1000)
-        cleaned = rules.finish(raw.text)
+        cleaned = rules.finish(p.middle(raw.text))
+        # A filter that stopped generation early (repetition …) fired as much as one in finish.
+        fired = tuple(dict.fromkeys(
+            ((raw.stop_reason,) if raw.stop_reason not in _GENERATION_ENDS else ()) + cleaned.filtered
+        ))
         if not job.speculative:
-            self.stats.filtered.update(cleaned.filtered)
-        if cleaned.filtered:
-            log.debug("completion #%d: filtered by %s: %r -> %r", job.id, ", ".join(cleaned.filtered), raw.text, cleaned.text)
-        self.cache.put(p.prefix, p.suffix, gen_key, cleaned.text)
+            self.stats.filtered.update(fired)
+        if fired:
+            log.debug("completion #%d: filtered by %s: %r -> %r", job.id, ", ".join(fired), raw.text, cleaned.text)
+        self.cache.put(*p.key, gen_key, cleaned.text)
         self._speculate(job, cleaned.text)
-        return self._answer(job, backend, raw, cleaned.text, t0)
+        return self._answer(job, backend, raw, cleaned.text, fired, t0)
 
     def _delay(self, job: Job) -> float:
         """Seconds to wait after the request came, for newer keystrokes to supersede it."""
@@ -457,7 +465,7 @@ class Engine:
             timings_ms={"prompt": 0.0, "decode": 0.0, "total": total_ms}, stop_reason="cache",
         )
 
-    def _answer(self, job: Job, backend: Backend, raw: Result, text: str, t0: float) -> Completion:
+    def _answer(self, job: Job, backend: Backend, raw: Result, text: str, filtered: tuple[str, ...], t0: float) -> Completion:
         total_ms = (time.perf_counter() - t0) * 1000
         log.info(
             "%s #%d %s: prompt=%d reused=%d evaluated=%d generated=%d prompt_ms=%.0f decode_ms=%.0f total_ms=%.0f stop=%s chars=%d",
@@ -474,4 +482,5 @@ class Engine:
             generated_tokens=raw.generated_tokens,
             timings_ms={"prompt": raw.prompt_ms, "decode": raw.decode_ms, "total": total_ms},
             stop_reason=raw.stop_reason,
+            filtered=filtered,
         )

@@ -67,11 +67,33 @@ class Prompt:
     layout: Layout | None = None  # for a Template backend
     text: str = ""  # for a Family backend: the FIM prompt as text
     chunks: tuple[Chunk, ...] = ()  # extra context in the prompt, in prompt order
+    healed: str = ""  # spaces typed after text on the cursor line, left out of the prompt (see heal)
 
     @property
     def key(self) -> tuple[str, str]:
-        """What identifies the prompt for the completion cache."""
-        return self.prefix, self.suffix
+        """What identifies the request for the completion cache: the text as typed."""
+        return self.prefix + self.healed, self.suffix
+
+    def middle(self, generated: str) -> str:
+        """The completion at the cursor as typed: without the healed spaces the model
+        wrote again."""
+        return generated[len(self.healed) :] if generated.startswith(self.healed) else generated
+
+
+def heal(cursor: Cursor) -> tuple[Cursor, str]:
+    """Leave spaces typed after text on the cursor line (``return ``) out of the prompt.
+
+    Tokenizers attach a space to the word after it (`` fib``), so a prompt ending in a
+    bare space asks the model to continue from a token boundary it rarely saw in
+    training; small models answer that with junk. The model writes the space again and
+    ``Prompt.middle`` removes it. Indentation alone (nothing else on the line) is kept.
+    """
+    line = cursor.line_before
+    kept = line.rstrip(" \t")
+    if not kept.strip() or len(kept) == len(line):
+        return cursor, ""
+    cut = len(line) - len(kept)
+    return Cursor(cursor.prefix[:-cut], cursor.suffix), line[len(kept) :]
 
 
 class Model(Protocol):
@@ -140,6 +162,7 @@ def assemble(
 
 def build(cursor: Cursor, c: CompletionSettings, backend: Model, extra: Extra | None = None) -> Prompt:
     """The prompt for ``backend`` at ``cursor``, with what fits of ``extra`` before the prefix."""
+    cursor, healed = heal(cursor)
     w = window(cursor, c, backend.count_tokens, backend.context_length)
     form = backend.fim
     sep = form.file_sep_id if isinstance(form, fim.Template) else None
@@ -166,8 +189,9 @@ def build(cursor: Cursor, c: CompletionSettings, backend: Model, extra: Extra | 
         tokens, layout = assemble(
             form, backend.tokenize(w.prefix), backend.tokenize(w.suffix) if form.uses_suffix else [], extra_ids
         )
-        return Prompt(w.prefix, w.suffix, tokens=tokens, layout=layout, chunks=chunks)
+        return Prompt(w.prefix, w.suffix, tokens=tokens, layout=layout, chunks=chunks, healed=healed)
     if isinstance(form, fim.Family):
         head = "".join(block(ch.path, ch.language, ch.text) for ch in chunks) + heading if chunks else ""
-        return Prompt(w.prefix, w.suffix, text=head + fim.assemble_text(form, w.prefix, w.suffix), chunks=chunks)
-    return Prompt(w.prefix, w.suffix, chunks=chunks)
+        text = head + fim.assemble_text(form, w.prefix, w.suffix)
+        return Prompt(w.prefix, w.suffix, text=text, chunks=chunks, healed=healed)
+    return Prompt(w.prefix, w.suffix, chunks=chunks, healed=healed)

@@ -48,7 +48,7 @@ def engine(fake):
 def test_completion_passes_prompt_backend_and_postprocess(engine, fake):
     result = engine.complete_once(PREFIX, SUFFIX)
     assert (result.text, result.status, result.model) == ("a + b", Status.OK, "fake")
-    assert fake.calls[0].prompt.prefix == PREFIX and fake.calls[0].prompt.suffix == SUFFIX
+    assert fake.calls[0].prompt.key == (PREFIX, SUFFIX)
     assert result.to_json()["status"] == "ok"
 
 
@@ -250,3 +250,12 @@ def test_a_follower_runs_on_its_own_when_its_leaders_request_is_cancelled():
         e.cancel(leader)
         result = follower.future.result(3)
         assert result.status is Status.OK and result.text == "a + b"
+
+
+def test_spaces_typed_after_text_stay_out_of_the_prompt_and_the_completion(engine, fake):
+    fake.answer = lambda prefix, suffix: " a + b"
+    result = engine.complete_once("def add(a, b):\n    return ", SUFFIX)
+    assert fake.calls[0].prompt.prefix.endswith("    return")
+    assert result.text == "a + b"
+    typed = engine.complete_once("def add(a, b):\n    return a", SUFFIX)  # typed through the healed space
+    assert typed.cache_hit and typed.text == " + b"
