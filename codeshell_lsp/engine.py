@@ -420,6 +420,8 @@ class Engine:
         if cached is not None:
             return self._from_cache(job, backend, cached, t0)
         rules = policy(job, backend)
+        if not job.speculative:
+            self.stats.model_runs += 1
         try:
             raw = backend.complete(p, generation(job.settings, job.key), rules, lambda: job.cancelled)
         except Cancelled as e:

@@ -13,6 +13,7 @@ from .backends.base import Result
 @dataclass
 class Stats:
     requests: int = 0
+    model_runs: int = 0  # requests that reached the model (not answered by cache, debounce or supersede first)
     completions_served: int = 0
     cancelled: int = 0
     tokens_evaluated: int = 0

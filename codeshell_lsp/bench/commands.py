@@ -84,6 +84,11 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
         help="only the per-document KV scenarios: three files typed into in turn (cache.documents=1 vs default), a restart, "
         "llama-server with a slot per document; --quick: 24 events",
     )
+    latency.add_argument(
+        "--typing", action="store_true",
+        help="type the traces at a human rhythm without waiting for answers: model runs per keystroke, CPU and "
+        "last-keystroke latency with completion.debounceMs 0 vs auto",
+    )
     latency.add_argument("--no-peer", action="store_true", help="skip llama-server (with --documents)")
     latency.add_argument("--json", action="store_true", help="print one JSON object (with every sample)")
     latency.set_defaults(run=lazy(".bench.latency", "run_command"))

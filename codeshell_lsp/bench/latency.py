@@ -498,6 +498,12 @@ def run_command(args: argparse.Namespace) -> int:
     limit = args.limit
     if args.quick:
         limit = limit or 6
+    if getattr(args, "typing", False):
+        from . import typing as typing_bench
+
+        typed = typing_bench.run(model, args.threads or 2, args.max_tokens, args.prompt_tokens, traces, limit)
+        print(json.dumps(typed) if args.json else typing_bench.table(typed))
+        return 0
     if getattr(args, "extra_context", False):
         extra = run_extra(model, args.threads or 2, args.max_tokens, args.prompt_tokens, limit, traces)
         print(json.dumps(extra) if args.json else extra_table(extra))

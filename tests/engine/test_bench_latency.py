@@ -86,3 +86,15 @@ def test_quick_extra_context_bench_keeps_the_other_files_in_the_kv_cache(tiny_mo
     assert off["answered_with_text"] > 0 and on["answered_with_text"] > 0
     assert off["extra_reused_per_request_mean"] == 0 < on["extra_reused_per_request_mean"]
     assert on["model_evaluated_p50"] <= off["model_evaluated_p50"] + 1  # a keystroke evaluates no extra token
+
+
+def test_typing_bench_counts_model_runs_per_keystroke_for_both_debounce_settings(tiny_model):
+    from codeshell_lsp.bench import typing
+
+    report = typing.run(tiny_model, 1, 8, 512, load_all()[:1], limit=10, gap_ms=50, burst=5)
+    for mode in ("debounceMs=0", "debounceMs=auto"):
+        m = report["modes"][mode]
+        assert m["keystrokes"] == 10 and m["bursts"] == 2
+        assert 1 <= m["model_runs"] <= 10
+        assert m["last_keystroke_to_answer_p50_ms"] > 0 and m["cpu_s_per_typing_minute"] > 0
+    assert set(report["ratios"]) == {"runs_0_over_auto", "latency_auto_over_0"}
