@@ -25,17 +25,8 @@ from ..log import get_logger
 from ..options import BackendSettings
 from ..prompt import Prompt
 from .base import Generation, IsCancelled, Result
-from .http import (
-    Generated,
-    HttpClient,
-    RemoteWindow,
-    ServerGarbled,
-    ServerRefused,
-    TokenEstimate,
-    api_key,
-    base_url,
-    context_size,
-)
+from .http import Generated, HttpClient, RemoteWindow, ServerGarbled
+from .http import ServerRefused, TokenEstimate, api_key, base_url, context_size
 
 if TYPE_CHECKING:
     from ..postprocess import Policy
