@@ -52,7 +52,7 @@ class CompletionSettings:
     multiline: Multiline = field(default="auto", metadata=_meta("auto: one line if text follows the cursor, else a block"))
     stop: list[str] = field(default_factory=list, metadata=_meta("extra stop strings"))
     filters: bool = field(default=True, metadata=_meta("postprocessing filters (repetition, indentation, duplicates, brackets); false shows what the model generated, cut to its scope"))
-    debounce_ms: int | Literal["auto"] = field(default=0, metadata=_meta("wait this long (ms) for newer keystrokes before starting work; auto: learned from your typing rhythm and the model's speed", 0, 5000))
+    debounce_ms: int | Literal["auto"] = field(default="auto", metadata=_meta("wait this long (ms) for newer keystrokes before starting work; auto: no wait while the model answers faster than you type, else a little longer than your typing rhythm", 0, 5000))
     load_timeout_ms: int = field(default=30000, metadata=_meta("how long a request waits for the model to load", 0, 600000))
 
 

@@ -95,7 +95,8 @@ def settings_tree(reuse: bool, max_tokens: int, prompt_tokens: int, threads: int
     return {
         "model": {"threads": threads, "contextLength": 4096},
         # Single-line policy off: a fixed number of generated tokens makes requests comparable.
-        "completion": {"maxTokens": max_tokens, "promptTokens": prompt_tokens, "multiline": "always", "stop": []},
+        # No debounce: every replayed keystroke is timed from its request (the --typing run measures debounce).
+        "completion": {"maxTokens": max_tokens, "promptTokens": prompt_tokens, "multiline": "always", "stop": [], "debounceMs": 0},
         "cache": {"reuse": reuse},
     }
 
