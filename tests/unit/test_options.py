@@ -38,3 +38,12 @@ def test_round_trip_and_describe_cover_every_key():
     assert Settings.from_dict(tree) == (Settings(), [])
     keys = {k for k, _, _ in describe()}
     assert "completion.promptTokens" in keys and "backend.apiKeyEnv" in keys
+
+
+def test_readme_settings_table_lists_every_setting_with_its_default():
+    import json
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    for key, default, _ in describe():
+        assert f"| `{key}` | `{json.dumps(default)}` |" in readme, key
