@@ -283,6 +283,7 @@ class Sources:
         self._edits: deque[tuple[str, int]] = deque(maxlen=RECENT_EDITS)
         self._current: str | None = None
         self._left: str | None = None
+        self._last: tuple[tuple[object, ...], tuple[Chunk, ...]] | None = None  # the last choice and what it depended on
         self.roots: list[str] = []
 
     def open(self, uri: str, language: str, text: str) -> None:
@@ -348,8 +349,19 @@ class Sources:
             return ()
         imported = imported_modules(cursor.prefix[:20000])
         query = query_text(cursor)
-        near = words(query)
         around = cursor.prefix[-20000:] + cursor.suffix[:5000]
+        uses = tuple(min(around.count(f"{a or s}.") // 10, 2) for s, a in sorted(imported.items()))
+        # Everything the choice depends on (texts compare by identity first: cheap while unchanged).
+        key = (uri, query, tuple(imported.items()), uses, limit, self._left, tuple(e for e in self._edits if e[0] != uri),
+               tuple((u, d.text) for u, d in self._docs.items() if u != uri))
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]
+        chosen = self._select(uri, imported, query, around, limit)
+        self._last = (key, chosen)
+        return chosen
+
+    def _select(self, uri: str, imported: dict[str, str], query: str, around: str, limit: int) -> tuple[Chunk, ...]:
+        near = words(query)
         edits = list(self._edits)
         candidates = []
         for u, doc in ((u, d) for u, d in self._docs.items() if u != uri):
@@ -359,7 +371,8 @@ class Sources:
                 boost = LEFT_BOOST if u == self._left else 0.0
                 if chunk.kind == "outline" and stem in imported:
                     alias = imported[stem]
-                    boost += IMPORTED_BOOST + USE_BOOST * min(around.count(f"{alias or stem}.") / 20, 1.0)
+                    # In steps of 10 uses, so typing ``module.`` does not reorder the ranking.
+                    boost += IMPORTED_BOOST + USE_BOOST * min(around.count(f"{alias or stem}.") // 10, 2) / 2
                     if alias:
                         usage = by_relevance(qualified(chunk.text, alias), near)
                         chunk = dataclasses.replace(chunk, text=usage, kind="usage")

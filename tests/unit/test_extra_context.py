@@ -123,9 +123,9 @@ def test_a_chunk_that_copies_the_cursor_context_is_dropped_and_near_duplicates_o
     s.open("file:///a.py", "python", body)
     s.open("file:///b.py", "python", body + "\n")
     s.open("file:///c.py", "python", "x = compute_total(values, 2)\n")
-    picked = s.select("file:///c.py", Cursor("y = compute_total(items, tax_rate)\nz = subtotal\n" + "\n" * 6, ""))
+    picked = s.select("file:///c.py", Cursor("y = compute_total(items, tax_rate)\nz = subtotal\n" + "\n" * (xc.QUERY_GRID - 2), ""))
     assert [c.kind for c in picked] == ["outline"]
-    near = s.select("file:///c.py", Cursor("result = compute_total(prices, tax_rate)\nprint(result)\n" + "\n" * 6, ""))
+    near = s.select("file:///c.py", Cursor("result = compute_total(prices, tax_rate)\nprint(result)\n" + "\n" * (xc.QUERY_GRID - 2), ""))
     lines = [c for c in near if c.kind == "lines"]
     assert len(lines) == 1
 
@@ -251,3 +251,15 @@ def test_comment_header_follows_the_language():
     assert fim.comment_header("a.rs") == "// a.rs\n"
     assert fim.comment_header("a.lua", "lua") == "-- a.lua\n"
     assert fim.comment_header("README") == "# README\n"
+
+
+def test_the_choice_is_remembered_until_something_it_depends_on_changes():
+    s = Sources()
+    s.open("file:///p/utils.py", "python", UTILS)
+    s.open("file:///p/main.py", "python", MAIN)
+    first = s.select("file:///p/main.py", Cursor(MAIN, ""))
+    s.change("file:///p/main.py", MAIN + "x", [4])  # typing in the current file: same choice, not recomputed
+    assert s.select("file:///p/main.py", Cursor(MAIN + "x", "")) is first
+    s.change("file:///p/utils.py", UTILS + "\ndef extra_helper():\n    pass\n", [18])
+    again = s.select("file:///p/main.py", Cursor(MAIN + "x", ""))
+    assert again is not first and "utils.extra_helper()" in again[0].text
