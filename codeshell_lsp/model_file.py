@@ -214,6 +214,17 @@ class ModelInfo:
         return asdict(self)
 
 
+def _file_type(value: Any) -> str | None:
+    """The quantization the file says it has (``general.file_type``: Q4_K_M keeps some
+    tensors at Q8_0 or Q6_K, so the most common tensor type does not name it)."""
+    import gguf
+
+    try:
+        return gguf.LlamaFileType(int(value)).name.removeprefix("MOSTLY_").removeprefix("ALL_")
+    except (TypeError, ValueError):
+        return None
+
+
 def _field(reader: Any, key: str) -> Any:
     f = reader.fields.get(key)
     return None if f is None else f.contents()
@@ -240,7 +251,7 @@ def inspect(path: Path) -> ModelInfo:
     for t in reader.tensors:
         if len(t.shape) >= 2:
             counts[t.tensor_type.name] = counts.get(t.tensor_type.name, 0) + int(t.n_elements)
-    quant = max(counts, key=counts.__getitem__) if counts else "unknown"
+    quant = _file_type(_field(reader, "general.file_type")) or (max(counts, key=counts.__getitem__) if counts else "unknown")
     name, note = fim.detect_family(vocab, arch)
     return ModelInfo(
         path=str(path),

@@ -45,6 +45,7 @@ def engine(gemma):
 def test_assembled_file_is_gemma3_without_fim_tokens(gemma):
     info = inspect(gemma)
     assert info.arch == "gemma3"
+    assert info.quant == "Q4_K_M"  # what the file says, though its embedding (most elements) is Q8_0
     assert info.fim_template == "prefix-only"
     assert gemma.stat().st_size == 253_113_024
 
