@@ -14,13 +14,15 @@ import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
 from codeshell_lsp import llama_server_binary
+
+from .helpers import QuietHandler, http_server
 
 
 def free_port() -> int:
@@ -114,18 +116,7 @@ class Misbehaving:
 
 
 def _handler(state: Misbehaving) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def _send(self, status: int, body: bytes, ctype: str = "application/json") -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    class Handler(QuietHandler):
 
         def do_GET(self) -> None:
             self._send(200, json.dumps({"object": "list", "data": [{"id": "codeshell-7b"}]}).encode())
@@ -162,17 +153,11 @@ def _handler(state: Misbehaving) -> type[BaseHTTPRequestHandler]:
 @contextlib.contextmanager
 def serve(state: Misbehaving, port: int = 0) -> Iterator[Misbehaving]:
     """Run the misbehaving server in a thread on ``port`` (0: an ephemeral one)."""
-    httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler(state))
-    httpd.daemon_threads = True
-    state.url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield state
-    finally:
-        state.release.set()
-        httpd.shutdown()
-        httpd.server_close()
+    with http_server(_handler(state), port) as state.url:
+        try:
+            yield state
+        finally:
+            state.release.set()  # a hanging answer lets go before the server shuts down
 
 
 @pytest.fixture

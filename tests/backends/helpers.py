@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import threading
 from dataclasses import dataclass
-from typing import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable, Iterator
 
 from codeshell_lsp.backends.base import Backend, Generation, Result
 from codeshell_lsp.backends.factory import make_backend
@@ -72,3 +75,35 @@ class Flag:
 
     def set(self) -> None:
         self.event.set()
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """A keep-alive stdlib handler that logs nothing; ``_send`` answers in one call."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def _send(self, status: int, body: Any, ctype: str = "application/json") -> None:
+        """Answer ``body`` (bytes as they are, anything else as JSON)."""
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+@contextlib.contextmanager
+def http_server(handler: type[BaseHTTPRequestHandler], port: int = 0) -> Iterator[str]:
+    """Serve ``handler`` from a thread on 127.0.0.1:``port`` (0: an ephemeral one); yields its URL."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Iterator
 
 import pytest
@@ -20,6 +19,7 @@ from codeshell_lsp.context import Cursor
 from codeshell_lsp.errors import BackendError
 from codeshell_lsp.options import CompletionSettings, Settings
 from codeshell_lsp.prompt import build
+from tests.backends.helpers import QuietHandler, http_server
 
 LONG_PREFIX = "".join(f"def function_{i}(x, y):\n    total = x * {i} + y\n    return total\n\n\n" for i in range(300))
 
@@ -41,19 +41,7 @@ class Small:
 
 
 def _handler(state: Small) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def _send(self, status: int, obj: Any, ctype: str = "application/json") -> None:
-            body = obj if isinstance(obj, bytes) else json.dumps(obj).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    class Handler(QuietHandler):
 
         def do_GET(self) -> None:
             if self.path == "/v1/models":
@@ -117,16 +105,8 @@ def _handler(state: Small) -> type[BaseHTTPRequestHandler]:
 
 @contextlib.contextmanager
 def small_server(state: Small) -> Iterator[Small]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    httpd.daemon_threads = True
-    state.url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    with http_server(_handler(state)) as state.url:
         yield state
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 class NoStops:
