@@ -4,7 +4,7 @@
   queued and running older ones, which end quickly with an empty result.
 - Cancellation reaches running work through a flag the backend checks between
   ubatches (llama.cpp's abort callback) and between generated tokens.
-- One completion passes prompt (``prompt.build``) -> backend -> postprocess
+- One completion passes prompt (``prompt.select``, then ``assemble_selection`` on a cache miss) -> backend -> postprocess
   (``Policy``: the stop policy during generation, then the clean-up chain).
 - A completion cache answers repeated positions and typed-through suggestions
   without the model; after a shown suggestion, the next one is precomputed while idle.
@@ -410,15 +410,16 @@ class Engine:
         t0 = time.perf_counter()
         try:
             backend.prepare(lambda: job.cancelled)
-            p = prompt.build(job.cursor, job.settings.completion, backend, job.extra)
+            sel = prompt.select(job.cursor, job.settings.completion, backend, job.extra)
         except Cancelled:
             return Completion("", backend.model_name, backend.template_name, status=job.reason)
         except BackendError as e:
             return self._failed(job, backend, e)
-        gen_key = (_gen_key(job.settings.completion), p.chunks)
-        cached = self.cache.get(*p.key, gen_key)
+        gen_key = (_gen_key(job.settings.completion), sel.chunks)
+        cached = self.cache.get(*sel.key, gen_key)
         if cached is not None:
             return self._from_cache(job, backend, cached, t0)
+        p = prompt.assemble_selection(sel, backend)
         rules = policy(job, backend)
         if not job.speculative:
             self.stats.model_runs += 1

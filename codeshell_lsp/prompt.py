@@ -160,18 +160,40 @@ def assemble(
     return tuple(tokens), Layout(Span(start, chunk), Span(chunk, chunk + 1 + len(suffix)), span)
 
 
-def build(cursor: Cursor, c: CompletionSettings, backend: Model, extra: Extra | None = None) -> Prompt:
-    """The prompt for ``backend`` at ``cursor``, with what fits of ``extra`` before the prefix."""
-    cursor, healed = heal(cursor)
-    w = window(cursor, c, backend.count_tokens, backend.context_length)
-    form = backend.fim
-    sep = form.file_sep_id if isinstance(form, fim.Template) else None
+@dataclass(frozen=True)
+class Selection:
+    """What goes into a prompt, before any of it is tokenized: enough to key the
+    completion cache, so a cache hit costs no tokenization."""
+
+    window: budget.Window
+    chunks: tuple[Chunk, ...]  # extra context, in prompt order
+    heading: str  # the current file's heading after the chunks ("" without chunks)
+    healed: str  # see heal
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """``Prompt.key`` of the prompt this selection assembles into."""
+        return self.window.prefix + self.healed, self.window.suffix
+
+
+def _blocks(form: fim.Template | fim.Family | None) -> Callable[[str, str, str], str]:
+    """How a file's text is headed in the prompt for ``form``: its separator token or text where the
+    family has one, otherwise a comment naming the file."""
     sep_text = fim.separator_text(form) if isinstance(form, fim.Family) else ""
-    separated = sep is not None or bool(sep_text)
+    separated = (isinstance(form, fim.Template) and form.file_sep_id is not None) or bool(sep_text)
 
     def block(path: str, language: str, text: str) -> str:
         return sep_text + fim.file_block(path, language, text, separated)
 
+    return block
+
+
+def select(cursor: Cursor, c: CompletionSettings, backend: Model, extra: Extra | None = None) -> Selection:
+    """The window at ``cursor`` and what fits of ``extra`` before it (token counts only)."""
+    cursor, healed = heal(cursor)
+    w = window(cursor, c, backend.count_tokens, backend.context_length)
+    form = backend.fim
+    block = _blocks(form)
     chunks: tuple[Chunk, ...] = ()
     heading = ""
     if extra is not None and extra.chunks and extra.max_chunks > 0:
@@ -181,7 +203,16 @@ def build(cursor: Cursor, c: CompletionSettings, backend: Model, extra: Extra | 
             chunks = choose(extra, lambda ch: backend.count_tokens(ch.text) + 8, room)
         else:
             chunks = choose(extra, lambda ch: backend.count_tokens(block(ch.path, ch.language, ch.text)) + 1, room)
+    return Selection(w, chunks, heading, healed)
+
+
+def assemble_selection(sel: Selection, backend: Model) -> Prompt:
+    """The prompt ``sel`` describes, in the form ``backend`` takes."""
+    w, chunks, heading, healed = sel.window, sel.chunks, sel.heading, sel.healed
+    form = backend.fim
+    block = _blocks(form)
     if isinstance(form, fim.Template):
+        sep = form.file_sep_id
         extra_ids: list[int] = []
         if chunks:
             for piece in [block(ch.path, ch.language, ch.text) for ch in chunks] + [heading]:
@@ -195,3 +226,8 @@ def build(cursor: Cursor, c: CompletionSettings, backend: Model, extra: Extra | 
         text = head + fim.assemble_text(form, w.prefix, w.suffix)
         return Prompt(w.prefix, w.suffix, text=text, chunks=chunks, healed=healed)
     return Prompt(w.prefix, w.suffix, chunks=chunks, healed=healed)
+
+
+def build(cursor: Cursor, c: CompletionSettings, backend: Model, extra: Extra | None = None) -> Prompt:
+    """The prompt for ``backend`` at ``cursor``, with what fits of ``extra`` before the prefix."""
+    return assemble_selection(select(cursor, c, backend, extra), backend)

@@ -263,3 +263,20 @@ def test_the_choice_is_remembered_until_something_it_depends_on_changes():
     s.change("file:///p/utils.py", UTILS + "\ndef extra_helper():\n    pass\n", [18])
     again = s.select("file:///p/main.py", Cursor(MAIN + "x", ""))
     assert again is not first and "utils.extra_helper()" in again[0].text
+
+
+def test_selecting_a_prompt_tokenizes_nothing_and_keys_it_like_the_assembled_one():
+    class Counting(CharModel):
+        tokenized = 0
+
+        def tokenize(self, text: str) -> list[int]:
+            Counting.tokenized += 1
+            return super().tokenize(text)
+
+    model = Counting(codeshell())
+    x = extra(chunk("def read_config(path):\n", (0, -1)))
+    sel = prompt.select(Cursor("x = read_config(", ")\n"), CompletionSettings(), model, x)
+    assert Counting.tokenized == 0  # a completion-cache hit needs only the selection
+    p = prompt.assemble_selection(sel, model)
+    assert p.key == sel.key and p.chunks == sel.chunks and Counting.tokenized > 0
+    assert p == prompt.build(Cursor("x = read_config(", ")\n"), CompletionSettings(), model, x)
