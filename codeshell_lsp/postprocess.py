@@ -34,6 +34,10 @@ Multiline = Literal["auto", "always", "never"]
 _TOKEN = re.compile(r"\w+|[^\w\s]+")
 # Tabby's removeLineEndsWithRepetition: 3+ characters repeated 5+ times, 10+ characters 3+ times.
 _LINE_END_REPEATS = (re.compile(r"(.{3,}?)\1{5,}$"), re.compile(r"(.{10,}?)\1{3,}$"))
+# Inside one word: a character 12+ times ("0.0000000000000000"), 2-3 characters 6+ times
+# ("x_x_x_x_x_x_x"). Hex, binary and octal literals (0xFFFFFFFF, 0b11111111) are left alone.
+_WORD_REPEATS = re.compile(r"(\w)\1{11,}|(\w{2,3}?)\2{5,}")
+_RADIX_LITERAL = re.compile(r"0[xXbBoO]")
 _OPENERS = (":", "{", "(", "[")
 _CLOSERS = set(")]}'\";:,")
 _PAIRS = {")": "(", "]": "[", "}": "{"}
@@ -257,7 +261,11 @@ class Policy:
         offset = 0
         for i, line in enumerate(lines):
             done = i < len(lines) - 1  # the last line may still grow
-            if _repeats_in_line(line) if done else repetition_run(line, final=False) is not None:
+            if done:
+                repeats = _repeats_in_line(line)
+            else:  # a repeating word only gets longer; a repeating unit of words may not
+                repeats = repetition_run(line, final=False) is not None or _repeats_in_word(line)
+            if repeats:
                 return offset, "repetition"
             offset += len(line) + 1
         k = _first_repeating_prefix(lines[:-1])
@@ -305,9 +313,20 @@ def _first_repeating_prefix(lines: list[str]) -> int | None:
     return None
 
 
+def _repeats_in_word(line: str) -> bool:
+    """A word that repeats a 1-3 character unit (more text can only make it longer)."""
+    return any(
+        _WORD_REPEATS.search(m.group()) and not _RADIX_LITERAL.match(m.group()) for m in re.finditer(r"\w+", line)
+    )
+
+
 @lru_cache(maxsize=4096)  # stop_at asks again about every finished line at each token
 def _repeats_in_line(line: str) -> bool:
-    return repetition_run(line) is not None or any(p.search(line.rstrip()) for p in _LINE_END_REPEATS)
+    return (
+        repetition_run(line) is not None
+        or any(p.search(line.rstrip()) for p in _LINE_END_REPEATS)
+        or _repeats_in_word(line)
+    )
 
 
 def _blocks_repeat(lines: list[str]) -> int | None:
@@ -346,12 +365,25 @@ def remove_repetition(text: str, policy: Policy) -> str:
         lines = lines[: min(x for x in (b, None if k is None else k - 1) if x is not None)]
 
 
+def _restarts_line(first: str, before: str, comment: str) -> bool:
+    """After text on an indented line (``        self.``), a completion that starts with
+    that line's whole indent again and then code: the model began the line anew."""
+    indent = before[: _indent(before)]
+    if len(indent) < 2 or not before.strip() or before[-1] in " \t":
+        return False
+    body = first.lstrip(" \t")
+    return bool(body) and first.startswith(indent) and not (comment and body.startswith(comment))
+
+
 def fix_indentation(text: str, policy: Policy) -> str:
     """Never indent twice: after a cursor that is already indented, the first line's own
     leading whitespace goes (and the same amount on the later lines that carry it too).
-    Leading tabs/spaces are converted to the file's indent unit."""
+    A completion that starts the cursor line over after text on it (its indent again, then
+    code) is dropped. Leading tabs/spaces are converted to the file's indent unit."""
     lines = text.split("\n")
     before = policy.line_before
+    if _restarts_line(lines[0], before, policy.lang.comment):
+        return ""
     if before and not before.strip() and lines[0][:1] in (" ", "\t"):
         extra = lines[0][: _indent(lines[0])]
         lines[0] = lines[0][len(extra) :]

