@@ -426,7 +426,13 @@ class _LspLogHandler(logging.Handler):
         super().__init__(logging.INFO)
         self.ls, self.loop = ls, loop
 
+    def live(self) -> bool:
+        """The client still reads what it is sent (the loop runs, no shutdown yet)."""
+        return self.loop.is_running() and not self.ls.protocol._shutdown
+
     def emit(self, record: logging.LogRecord) -> None:
+        if not self.live():
+            return  # stderr and the log file have it
         kind = self._LEVELS.get(record.levelno, types.MessageType.Log)
         params = types.LogMessageParams(type=kind, message=self.format(record))
         try:
@@ -436,9 +442,17 @@ class _LspLogHandler(logging.Handler):
 
 
 def _forward_logs(ls: CodeshellServer) -> None:
+    """From now on the client gets INFO and above as window/logMessage; stderr (``-v``)
+    keeps only what it is not sent, so an editor that shows both (VS Code's output shows
+    the server's stderr too) shows each line once. After shutdown, stderr has it all."""
     root = logging.getLogger(LOGGER_NAME)
-    if not any(isinstance(h, _LspLogHandler) for h in root.handlers):
-        root.addHandler(_LspLogHandler(ls, asyncio.get_running_loop()))
+    if any(isinstance(h, _LspLogHandler) for h in root.handlers):
+        return
+    forward = _LspLogHandler(ls, asyncio.get_running_loop())
+    root.addHandler(forward)
+    for h in root.handlers:
+        if type(h) is logging.StreamHandler and h.stream is sys.stderr:
+            h.addFilter(lambda r: r.levelno < forward.level or not forward.live())
 
 
 def run_serve(args: argparse.Namespace) -> int:

@@ -117,14 +117,17 @@ def server_cmd(*args: str) -> list[str]:
 class Server:
     """``codeshell-lsp serve`` over pipes, spoken to in raw bytes."""
 
-    def __init__(self, *args: str, env: dict[str, str] | None = None, log: Path | None = None) -> None:
-        self.proc = subprocess.Popen(
-            server_cmd(*args, *(("--log-file", str(log)) if log else ())),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env={**os.environ, **(env or {})},
-        )
+    def __init__(
+        self, *args: str, env: dict[str, str] | None = None, log: Path | None = None, stderr: Path | None = None,
+    ) -> None:
+        with open(stderr or os.devnull, "wb") as err:
+            self.proc = subprocess.Popen(
+                server_cmd(*args, *(("--log-file", str(log)) if log else ())),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=err,
+                env={**os.environ, **(env or {})},
+            )
         self.frames = Frames(self.proc.stdout.read1)  # type: ignore[union-attr]
         self._ids = iter(range(1, 1 << 30))
 

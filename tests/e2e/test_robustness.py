@@ -127,3 +127,22 @@ async def test_invalid_setting_reported_and_default_used(tiny_model, tmp_path):
         warned = [m.message for m in client.messages if m.type == types.MessageType.Warning]
         assert any("completion.maxTokens" in m and "64" in m for m in warned)
         assert any("completion.suffixRatio" in m for m in warned)
+
+
+def test_verbose_log_lines_reach_the_client_once(tiny_model, tmp_path):
+    """With -v, what the client is sent as window/logMessage is not also on stderr (VS
+    Code shows both in one output, so each line showed twice); what comes after shutdown
+    goes to stderr."""
+    from .raw import Server, completion_params
+
+    err = tmp_path / "stderr.txt"
+    with Server("--model", str(tiny_model), "-v", stderr=err) as s:
+        s.initialize()
+        s.open("file:///a.py", "def f(x):\n    return x\n")
+        assert "result" in s.ask("textDocument/completion", completion_params("file:///a.py", 1, 11), timeout=60)
+        s.ask("codeshell/stats", {})
+        logged = [m["params"]["message"] for m in s.frames.seen if m.get("method") == "window/logMessage"]
+    stderr = err.read_text(encoding="utf-8")
+    assert logged, "no window/logMessage at all"
+    assert not [m for m in logged if m in stderr], stderr[-2000:]
+    assert "exit after shutdown" in stderr and "exit after shutdown" not in "".join(logged)
