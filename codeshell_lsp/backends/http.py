@@ -366,6 +366,15 @@ class HttpClient:
         self._run(get, cancelled, probe)
         return out[0]
 
+    def probe_json(self, path: str, cancelled: IsCancelled, otherwise: str) -> Any:
+        """GET an endpoint the server may not have: its JSON, or None (logged with what
+        happens ``otherwise``) when it answers with an error or garbage."""
+        try:
+            return self.get_json(path, cancelled, probe=True)
+        except (ServerRefused, ServerGarbled) as e:
+            log.info("no %s (%s): %s", path, e, otherwise)
+            return None
+
     def close(self) -> None:
         if self._loop.is_closed():
             return

@@ -20,7 +20,7 @@ from ..options import BackendSettings
 from ..prompt import Prompt
 from .base import Generation, IsCancelled, Result
 from .http import Generated, HttpClient, RemoteWindow, ServerGarbled
-from .http import ServerRefused, TokenEstimate, api_key, base_url, context_size
+from .http import TokenEstimate, api_key, base_url, context_size
 
 if TYPE_CHECKING:
     from ..postprocess import Policy
@@ -57,11 +57,7 @@ class LlamaServerBackend:
         """Learn the slot's context size from /props, once (older servers lack it)."""
         if self._asked:
             return
-        try:
-            data = self.http.get_json("/props", cancelled, probe=True)
-        except (ServerRefused, ServerGarbled) as e:
-            log.info("no /props (%s): the context size is learned from the first prompt it refuses", e)
-            data = None
+        data = self.http.probe_json("/props", cancelled, "the context size is learned from the first prompt it refuses")
         self._asked = True
         self.window.learned(context_size(data), "/props")
 

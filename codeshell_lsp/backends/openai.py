@@ -26,7 +26,7 @@ from ..options import BackendSettings
 from ..prompt import Prompt
 from .base import Generation, IsCancelled, Result
 from .http import Generated, HttpClient, RemoteWindow, ServerGarbled
-from .http import ServerRefused, TokenEstimate, api_key, base_url, context_size
+from .http import TokenEstimate, api_key, base_url, context_size
 
 if TYPE_CHECKING:
     from ..postprocess import Policy
@@ -82,11 +82,7 @@ class OpenAIBackend:
         """The served model's name and context from /v1/models: the API wants a name, auto
         templates go by it, prompts must fit the context (vLLM's max_model_len; else
         llama-server's /props)."""
-        try:
-            data = self.http.get_json("/v1/models", cancelled, probe=True)
-        except (ServerRefused, ServerGarbled) as e:
-            log.info("no model list (%s)", e)
-            data = None
+        data = self.http.probe_json("/v1/models", cancelled, "no model name or context size from it")
         self._asked = True
         models = data.get("data") if isinstance(data, dict) else None
         ids = [m.get("id") for m in models or [] if isinstance(m, dict)]
@@ -96,10 +92,8 @@ class OpenAIBackend:
             log.info("the %s at %s serves %s: %s", self.what, self.url, ids[0], self.template_note)
         n_ctx = context_size(data)
         if n_ctx is None:
-            try:
-                n_ctx = context_size(self.http.get_json("/props", cancelled, probe=True))
-            except (ServerRefused, ServerGarbled) as e:
-                log.debug("no /props (%s): the context size is learned from the first prompt it refuses", e)
+            props = self.http.probe_json("/props", cancelled, "the context size is learned from the first prompt it refuses")
+            n_ctx = context_size(props)
         self.window.learned(n_ctx, "/v1/models" if context_size(data) else "/props")
 
     def prepare(self, cancelled: IsCancelled) -> None:
