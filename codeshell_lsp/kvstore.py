@@ -52,6 +52,7 @@ class Snapshot:
     chunk: Span | None  # where sequence 1's suffix copy sits
     seq0: bytes  # llama.cpp per-sequence state of sequence 0
     seq1: bytes  # ... of sequence 1 (empty without a chunk)
+    body: int | None = None  # where the document's own part starts in ``tokens`` (after extra context)
 
     @property
     def nbytes(self) -> int:
@@ -88,6 +89,7 @@ def encode(key: str, document: str, snap: Snapshot) -> bytes:
         "document": document,
         "tokens": len(snap.tokens),
         "chunk": [snap.chunk.start, snap.chunk.end] if snap.chunk else None,
+        "body": snap.body,
         "sizes": [len(snap.seq0), len(snap.seq1)],
         "digest": hashlib.blake2b(payload, digest_size=16).hexdigest(),
     }).encode()
@@ -126,8 +128,11 @@ def decode(data: bytes, key: str, document: str) -> Snapshot:
     span = Span(int(chunk[0]), int(chunk[1])) if chunk else None
     if (span is not None and not 0 <= span.start < span.end <= len(tokens)) or (span is None) != (sizes[1] == 0):
         raise BadSnapshot("corrupt (suffix chunk outside the tokens)")
+    body = h.get("body")  # absent in files written before it was kept: then unknown
+    if body is not None and not (isinstance(body, int) and 0 <= body <= len(tokens)):
+        raise BadSnapshot("corrupt (document start outside the tokens)")
     seq0 = payload[4 * count : 4 * count + sizes[0]]
-    return Snapshot(tokens, span, seq0, payload[4 * count + sizes[0] :])
+    return Snapshot(tokens, span, seq0, payload[4 * count + sizes[0] :], body)
 
 
 class DiskStore:

@@ -57,6 +57,7 @@ class Layout:
     prefix: Span
     suffix: Span | None
     extra: Span | None = None  # other files and the current file's heading, before the prefix
+    body: int = 0  # where the document's own part starts (after BOS and the extra context)
 
 
 @dataclass(frozen=True)
@@ -151,13 +152,13 @@ def assemble(
     head += len(extra)
     order = template.family.order
     if order == "prefix":
-        return tuple(tokens), Layout(Span(head, head + len(prefix)), None, span)
+        return tuple(tokens), Layout(Span(head, head + len(prefix)), None, span, head)
     if order == "spm":
         start = head + 1 + len(suffix) + 1
-        return tuple(tokens), Layout(Span(start, start + len(prefix)), None, span)
+        return tuple(tokens), Layout(Span(start, start + len(prefix)), None, span, head)
     start = head + 1
     chunk = start + len(prefix)
-    return tuple(tokens), Layout(Span(start, chunk), Span(chunk, chunk + 1 + len(suffix)), span)
+    return tuple(tokens), Layout(Span(start, chunk), Span(chunk, chunk + 1 + len(suffix)), span, head)
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,7 @@ class LocalBackend:
         self.context_length = self.rt.n_ctx
         self._cached: list[int] = []  # tokens of sequence 0, by position
         self._chunk: Span | None = None  # where sequence 1's suffix copy sits
+        self._body: int | None = None  # where the cached prompt's document part starts (after the extra context)
         self._counts: LRUCache[str, int] = LRUCache(maxsize=50_000)
         self._prompt_evaluated = 0  # prompt tokens evaluated by the current request so far
         self._active: str | None = None  # the document whose KV sequences 0 and 1 hold
@@ -101,13 +102,15 @@ class LocalBackend:
     def _forget(self) -> None:
         self.rt.clear()
         self._cached = []
-        self._chunk = None
+        self._chunk = self._body = None
 
     # --- documents -------------------------------------------------------------------
 
     def _snapshot(self) -> Snapshot:
         rt = self.rt
-        return Snapshot(tuple(self._cached), self._chunk, rt.seq_state(0), rt.seq_state(1) if self._chunk else b"")
+        return Snapshot(
+            tuple(self._cached), self._chunk, rt.seq_state(0), rt.seq_state(1) if self._chunk else b"", self._body
+        )
 
     def _switch(self, document: str | None, prompt: list[int]) -> None:
         """Make ``document``'s KV the one in sequences 0 and 1: park the active document's,
@@ -146,7 +149,7 @@ class LocalBackend:
             return False
         if snap.chunk is not None and (not rt.set_seq_state(1, snap.seq1) or rt.seq_pos_max(1) != snap.chunk.end - 1):
             return False
-        self._cached, self._chunk = list(snap.tokens), snap.chunk
+        self._cached, self._chunk, self._body = list(snap.tokens), snap.chunk, snap.body
         return True
 
     def _park(self, document: str, snap: Snapshot, dirty: bool) -> None:
@@ -182,9 +185,15 @@ class LocalBackend:
         """Carry out plan ``p``: keep, move and decode as it says."""
         rt = self.rt
         try:
+            if p.moved is not None and p.from_prompt:
+                # The body's cells are sequence 0's own: put them (and only them) in
+                # sequence 1 before sequence 0 lets go of them.
+                old = p.moved.start - p.shift
+                rt.seq_rm(1, -1, -1)
+                rt.seq_cp(0, 1, old, old + len(p.moved))
             rt.seq_rm(0, p.keep, -1)
             del self._cached[p.keep :]
-            if p.moved is not None and self._chunk is not None:
+            if p.moved is not None and (p.from_prompt or self._chunk is not None):
                 old = p.moved.start - p.shift
                 # Keep in sequence 1 only the cells that match, then move them into place.
                 rt.seq_rm(1, old + len(p.moved), -1)
@@ -208,7 +217,7 @@ class LocalBackend:
         except BaseException:
             # Sequence 0 is exact (decode trims an unfinished chunk); the suffix copy may be half-moved.
             rt.seq_rm(1, -1, -1)
-            self._chunk = None
+            self._chunk = self._body = None
             raise
         rt.seq_rm(1, -1, -1)
         if p.save is not None:
@@ -229,12 +238,17 @@ class LocalBackend:
         chunk = prompt.layout.suffix if prompt.layout else None
         self._switch(gen.document if gen.reuse else None, tokens)
         self._dirty = True
-        p = plan(self._cached, self._chunk, tokens, chunk, reuse=gen.reuse, can_shift=self.rt.can_shift)
+        body = prompt.layout.body if prompt.layout else None
+        p = plan(
+            self._cached, self._chunk, tokens, chunk, reuse=gen.reuse, can_shift=self.rt.can_shift,
+            cached_body=self._body, body=body,
+        )
         self._prompt_evaluated = 0
         try:
             p, logits = self._evaluate(tokens, p, cancelled)
         except Cancelled:
             raise Cancelled(evaluated=self._prompt_evaluated) from None
+        self._body = body if gen.reuse else None
         t1 = time.perf_counter()
         rng = np.random.default_rng(gen.seed)
         out: list[int] = []

@@ -97,7 +97,8 @@ def settings_tree(reuse: bool, max_tokens: int, prompt_tokens: int, threads: int
         # Single-line policy off: a fixed number of generated tokens makes requests comparable.
         # No debounce: every replayed keystroke is timed from its request (the --typing run measures debounce).
         "completion": {"maxTokens": max_tokens, "promptTokens": prompt_tokens, "multiline": "always", "stop": [], "debounceMs": 0},
-        "cache": {"reuse": reuse},
+        # No KV from disk: a previous run's saved state would make first requests look cheap.
+        "cache": {"reuse": reuse, "persist": False},
     }
 
 

@@ -121,7 +121,7 @@ def run(model: Path, threads: int, max_tokens: int, prompt_tokens: int, traces: 
         tree = {
             "model": {"threads": threads},
             "completion": {"maxTokens": max_tokens, "promptTokens": prompt_tokens, "debounceMs": debounce},
-            "cache": {"speculative": False},
+            "cache": {"speculative": False, "persist": False},  # no KV from an earlier run
             "context": {"otherFiles": False},
         }
         print(f"bench latency --typing: debounceMs={debounce} ...", file=sys.stderr, flush=True)

@@ -222,3 +222,30 @@ def test_keystroke_with_the_same_extra_context_evaluates_none_of_it(tiny_model):
     assert n_extra > 0 and first.prompt_tokens > first.evaluated_tokens - n_extra
     assert e.stats.extra_tokens_reused == n_extra  # the second request kept every extra token
     assert after.evaluated_tokens < 10
+
+
+def test_a_new_extra_context_evaluates_its_own_tokens_not_the_file_again(tiny_model):
+    from codeshell_lsp.extra_context import Chunk, Extra
+
+    def extra(*texts: str) -> Extra:
+        chunks = tuple(Chunk(f"m{i}.py", "python", t, (i, -1), "outline") for i, t in enumerate(texts))
+        return Extra(chunks, 512, 4, "main.py", "python")
+
+    a = extra("def helper(x):\n    return x * 2\n")
+    b = extra("class Thing:\n    size = 3\n    name = 'thing'\n", "def other():\n    pass\n")
+    s = settings()
+    s.cache.completion_cache_size = 0
+    e = Engine.open(tiny_model, s)
+    try:
+        first = e.complete_once(PREFIX, SUFFIX, extra=a)
+        before = e.stats.extra_tokens_evaluated
+        second = e.complete_once(PREFIX, SUFFIX, extra=b)  # another set of chunks: the file's KV moves
+        new_extra = e.stats.extra_tokens_evaluated - before
+        typed = e.complete_once(PREFIX + "y", SUFFIX, extra=b)  # and typing goes on from there
+        same = e.complete_once(PREFIX + "y", SUFFIX, extra=b)
+    finally:
+        e.close()
+    assert first.status == second.status == typed.status == same.status == "ok"
+    assert second.prompt_tokens > 300 and new_extra > 20
+    assert second.evaluated_tokens <= new_extra + 1  # the chunks and the last prompt token
+    assert typed.evaluated_tokens < 10 and same.evaluated_tokens == 1

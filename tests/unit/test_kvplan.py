@@ -82,3 +82,42 @@ def test_a_saved_state_is_restored_only_when_it_starts_like_the_prompt():
     assert not restorable(saved, [P, *range(1, 10), 7, 8])  # too few to be worth the copy
     assert not restorable(saved, [S, *range(1, 100)])  # differs from the first token
     assert restorable([P, 1, 2], [P, 1, 2, 3])  # a prompt shorter than the threshold: all but its last token
+
+
+BODY = list(range(200, 260))  # the document's own tokens, after the extra context
+
+
+def test_a_new_extra_context_moves_the_document_body_out_of_sequence_0():
+    old = [1, *range(10, 15), *BODY]  # BOS, 5 extra-context tokens, the body
+    new = [1, *range(20, 28), *BODY, 7]  # a longer set of chunks; one token typed at the end
+    p = plan(old, None, new, None, cached_body=6, body=9)
+    assert p.from_prompt and p.keep == 1
+    assert p.moved == Span(9, 9 + len(BODY)) and p.shift == 3
+    assert p.evaluated == 8 + 1  # the new chunks and the typed token
+
+
+def test_the_body_moves_only_from_past_what_sequence_0_keeps():
+    old = [1, 5, *BODY]
+    new = [1, 5, 6, *BODY]
+    p = plan(old, None, new, None, cached_body=1, body=3)  # kept [1, 5] overlaps the old body
+    assert p.moved is None and p.keep == 2
+
+
+def test_the_larger_of_suffix_chunk_and_body_is_moved():
+    prefix = list(range(300, 360))  # longer than the suffix chunk: the body reuses more
+    old_tokens, old_chunk = fim(prefix, SUFFIX)
+    old = [1, 50, 51, *old_tokens]  # BOS and two extra tokens before the FIM prompt
+    new_tokens, new_chunk = fim(prefix + [9], SUFFIX)
+    new = [1, 60, *new_tokens]  # a new set of chunks, one token shorter; one token typed
+    cached_chunk = Span(old_chunk.start + 3, old_chunk.end + 3)
+    chunk = Span(new_chunk.start + 2, new_chunk.end + 2)
+    p = plan(old, cached_chunk, new, chunk, cached_body=3, body=2)
+    assert p.from_prompt and p.moved == Span(2, 2 + 1 + len(prefix)) and p.shift == -1  # <P> and the prefix
+    p = plan(old, cached_chunk, new, chunk)  # without body positions: the suffix chunk only
+    assert not p.from_prompt and p.moved == chunk
+
+
+def test_a_model_that_cannot_shift_does_not_move_the_body():
+    old = [1, *range(10, 15), *BODY]
+    new = [1, *range(20, 28), *BODY]
+    assert plan(old, None, new, None, cached_body=6, body=9, can_shift=False).moved is None

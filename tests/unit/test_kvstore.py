@@ -68,6 +68,15 @@ def test_a_chunk_outside_the_tokens_is_corrupt():
         decode(_rewrite_header(encode(KEY, "d", SNAP), chunk=[30, 400]), KEY, "d")
 
 
+def test_where_the_document_starts_round_trips_and_is_checked():
+    snap = Snapshot((1, 2, 3, 4), None, b"x" * 10, b"", body=2)
+    data = encode(KEY, "d", snap)
+    assert decode(data, KEY, "d").body == 2
+    assert decode(_rewrite_header(data, body=None), KEY, "d").body is None  # written before it was kept
+    with pytest.raises(BadSnapshot, match="document start"):
+        decode(_rewrite_header(data, body=9), KEY, "d")
+
+
 def test_cache_dir_follows_xdg(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert cache_dir() == tmp_path / "codeshell-lsp" / "kv"
