@@ -34,6 +34,7 @@ import itertools
 import re
 from collections import deque
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import PurePosixPath
 from typing import Iterable, Sequence
 from urllib.parse import unquote, urlparse
@@ -161,10 +162,11 @@ def outline(text: str, max_chars: int = OUTLINE_CHARS) -> str:
     return "".join(out)
 
 
+@lru_cache(maxsize=16)  # asked at every keystroke with the same head of the file
 def imported_modules(text: str) -> dict[str, str]:
     """The modules ``text`` imports, by file stem, with the name the code calls them by
     (``from . import utils`` -> utils: utils, ``import a.b as c`` -> b: c,
-    ``from .models import User`` -> models: "" — its names are used bare)."""
+    ``from .models import User`` -> models: "" — its names are used bare). Shared: read only."""
     out: dict[str, str] = {}
     for m in _PY_IMPORT.finditer(text):
         if m.group(1) is not None:
@@ -203,14 +205,36 @@ def qualified(outline_text: str, alias: str) -> str:
     return "".join(out)
 
 
+def _lines_at_end(text: str, n: int) -> list[str]:
+    """``split_lines(text)[-n:]`` (n > 0) without splitting all of a long text."""
+    size = 8192
+    while True:
+        lines = split_lines(text[-size:])
+        if size >= len(text) or len(lines) > n:  # more than wanted: the first may be cut
+            return lines[-n:]
+        size *= 4
+
+
+def _lines_at_start(text: str, n: int) -> list[str]:
+    """``split_lines(text)[:n]`` without splitting all of a long text."""
+    size = 4096
+    while True:
+        lines = split_lines(text[:size])
+        if size >= len(text) or len(lines) > n:  # more than wanted: the last may be cut
+            return lines[:n]
+        size *= 4
+
+
 def query_text(cursor: Cursor) -> str:
     """The text the ranking compares against: ``QUERY_LINES`` lines before the cursor
     ending on a grid line, and a few after it — what the user types on the lines since
     that grid line does not count, so the choice (and the KV cache) stays put."""
-    lines = split_lines(cursor.prefix[: max(cursor.prefix.rfind("\n"), cursor.prefix.rfind("\r")) + 1])
-    end = (len(lines) // QUERY_GRID) * QUERY_GRID
-    after = split_lines(cursor.suffix)[1:9]
-    return "".join(lines[max(0, end - QUERY_LINES) : end] + after)
+    head = cursor.prefix[: max(cursor.prefix.rfind("\n"), cursor.prefix.rfind("\r")) + 1]
+    n = head.count("\n") + head.count("\r") - head.count("\r\n")  # whole lines before the cursor line
+    end = (n // QUERY_GRID) * QUERY_GRID
+    start = max(0, end - QUERY_LINES)
+    lines = _lines_at_end(head, n - start)[: end - start] if n > start else []
+    return "".join(lines + _lines_at_start(cursor.suffix, 9)[1:])
 
 
 _WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
