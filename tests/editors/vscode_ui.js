@@ -94,6 +94,19 @@ async function save(page) {
   step('saved');
 }
 
+// Open the file, type at its end and wait for the ghost text (kept in the report).
+async function typeForGhost(page) {
+  await openFile(page);
+  await typeAtEnd(page, spec.type);
+  report.ghost = await waitGhost(page, 30000);
+}
+
+async function saveAndShowStats(page) {
+  await save(page);
+  await runCommand(page, 'CodeShell: Show server statistics');
+  await sleep(1000);
+}
+
 // As a user editing the workspace's .vscode/settings.json in another editor.
 function writeSettings(extra) {
   fs.mkdirSync(spec.workspaceSettings.replace(/\/[^/]*$/, ''), { recursive: true });
@@ -114,29 +127,21 @@ const scenarios = {
   },
 
   async ghost(page) {
-    await openFile(page);
-    await typeAtEnd(page, spec.type);
-    report.ghost = await waitGhost(page, 30000);
+    await typeForGhost(page);
     // The editor alone, small enough for the README.
     await page.locator('.part.editor').screenshot({ path: spec.screenshot.replace(/\.png$/, '-editor.png') });
   },
 
   async accept(page) {
-    await openFile(page);
-    await typeAtEnd(page, spec.type);
-    report.ghost = await waitGhost(page, 30000);
+    await typeForGhost(page);
     await page.keyboard.press('Tab');
     await until('the ghost text gone', 5000, async () => !(await ghostText(page)) || undefined);
     step('accepted');
-    await save(page);
-    await runCommand(page, 'CodeShell: Show server statistics');
-    await sleep(1000);
+    await saveAndShowStats(page);
   },
 
   async partial(page) {
-    await openFile(page);
-    await typeAtEnd(page, spec.type);
-    report.ghost = await waitGhost(page, 30000);
+    await typeForGhost(page);
     report.partial = [];
     for (const [keys, name] of [['Control+ArrowRight', 'word'], ['Control+Alt+ArrowRight', 'line']]) {
       const before = await ghostText(page);
@@ -149,9 +154,7 @@ const scenarios = {
       step(`accepted a ${name}`);
       if (!after.now) break;
     }
-    await save(page);
-    await runCommand(page, 'CodeShell: Show server statistics');
-    await sleep(1000);
+    await saveAndShowStats(page);
   },
 
   async suggest(page) {
