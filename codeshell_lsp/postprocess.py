@@ -369,7 +369,7 @@ def _restarts_line(first: str, before: str, comment: str) -> bool:
     """After text on an indented line (``        self.``), a completion that starts with
     that line's whole indent again and then code: the model began the line anew."""
     indent = before[: _indent(before)]
-    if len(indent) < 2 or not before.strip() or before[-1] in " \t":
+    if indent in ("", " ") or not before.strip() or before[-1] in " \t":
         return False
     body = first.lstrip(" \t")
     return bool(body) and first.startswith(indent) and not (comment and body.startswith(comment))
