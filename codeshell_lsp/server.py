@@ -426,12 +426,16 @@ class _LspLogHandler(logging.Handler):
         super().__init__(logging.INFO)
         self.ls, self.loop = ls, loop
 
-    def live(self) -> bool:
-        """The client still reads what it is sent (the loop runs, no shutdown yet)."""
-        return self.loop.is_running() and not self.ls.protocol._shutdown
+    def sends(self, record: logging.LogRecord) -> bool:
+        """Whether ``record`` goes to the client: INFO and above while it still reads what
+        it is sent (the loop runs, no shutdown yet). Decided once per record, so the stderr
+        filter and this handler agree even when a shutdown lands in between."""
+        if not hasattr(record, "_to_client"):
+            record._to_client = record.levelno >= self.level and self.loop.is_running() and not self.ls.protocol._shutdown
+        return record._to_client
 
     def emit(self, record: logging.LogRecord) -> None:
-        if not self.live():
+        if not self.sends(record):
             return  # stderr and the log file have it
         kind = self._LEVELS.get(record.levelno, types.MessageType.Log)
         params = types.LogMessageParams(type=kind, message=self.format(record))
@@ -452,7 +456,7 @@ def _forward_logs(ls: CodeshellServer) -> None:
     root.addHandler(forward)
     for h in root.handlers:
         if type(h) is logging.StreamHandler and h.stream is sys.stderr:
-            h.addFilter(lambda r: r.levelno < forward.level or not forward.live())
+            h.addFilter(lambda r: not forward.sends(r))
 
 
 def run_serve(args: argparse.Namespace) -> int:
