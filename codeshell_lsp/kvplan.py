@@ -47,7 +47,7 @@ def restorable(saved: Sequence[int], prompt: Sequence[int], min_tokens: int = MI
 class Plan:
     keep: int  # leading tokens of sequence 0 kept as they are
     moved: Span | None  # new positions of the reused suffix cells (old start = moved.start - shift)
-    shift: int  # how far the reused suffix cells move
+    shift: int  # how far the moved cells move
     total: int  # prompt length
     save: Span | None = None  # the new prompt's suffix chunk, copied to sequence 1 for the next request
     from_prompt: bool = False  # the moved cells are sequence 0's own (the document body), not the suffix copy
