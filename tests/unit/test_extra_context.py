@@ -280,3 +280,25 @@ def test_selecting_a_prompt_tokenizes_nothing_and_keys_it_like_the_assembled_one
     p = prompt.assemble_selection(sel, model)
     assert p.key == sel.key and p.chunks == sel.chunks and Counting.tokenized > 0
     assert p == prompt.build(Cursor("x = read_config(", ")\n"), CompletionSettings(), model, x)
+
+
+def test_the_query_reads_the_same_lines_as_splitting_the_whole_document():
+    """query_text splits only the end of the prefix and the start of the suffix; it must
+    read what splitting everything would (\\n, \\r\\n and \\r line ends, long lines, a
+    cursor between \\r and \\n)."""
+    import random
+
+    from codeshell_lsp.budget import split_lines
+
+    def whole(cursor: Cursor) -> str:
+        lines = split_lines(cursor.prefix[: max(cursor.prefix.rfind("\n"), cursor.prefix.rfind("\r")) + 1])
+        end = (len(lines) // xc.QUERY_GRID) * xc.QUERY_GRID
+        return "".join(lines[max(0, end - xc.QUERY_LINES) : end] + split_lines(cursor.suffix)[1:9])
+
+    rng = random.Random(7)
+    for _ in range(1500):
+        n, width = rng.choice([0, 1, 7, 8, 9, 48, 49, 57, 300]), rng.choice([0, 3, 60, 5000])
+        text = "".join("x" * rng.randint(0, width) + rng.choice(["\n", "\r\n", "\r"]) for _ in range(n)) + "tail"
+        at = rng.randint(0, len(text))
+        cursor = Cursor(text[:at], text[at:])
+        assert xc.query_text(cursor) == whole(cursor)
