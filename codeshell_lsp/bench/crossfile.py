@@ -163,7 +163,8 @@ class Score:
 def settings_for(base: Settings, kind: str) -> Settings:
     return base.replace(
         completion=dataclasses.replace(base.completion, multiline="never", max_tokens=MAX_TOKENS[kind], temperature=0.0),
-        cache=dataclasses.replace(base.cache, completion_cache_size=0, speculative=False),
+        # persist off: no KV saved by an earlier run, so a run does not depend on the last one.
+        cache=dataclasses.replace(base.cache, completion_cache_size=0, speculative=False, persist=False),
     )
 
 

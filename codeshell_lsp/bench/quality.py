@@ -102,8 +102,9 @@ def settings_for(base: Settings, which: str, template: str, max_tokens: int | No
             base.completion, multiline=MULTILINE[which], max_tokens=max_tokens or MAX_TOKENS[which], temperature=0.0,
             filters=False,  # the engine answers with the chain off; run_set applies it
         ),
+        # persist off: no KV saved by an earlier run, so a run does not depend on the last one.
         cache=dataclasses.replace(
-            base.cache, completion_cache_size=0, reuse=base.cache.reuse if reuse is None else reuse
+            base.cache, completion_cache_size=0, reuse=base.cache.reuse if reuse is None else reuse, persist=False
         ),
     )
 
