@@ -91,4 +91,4 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     )
     latency.add_argument("--no-peer", action="store_true", help="skip llama-server (with --documents)")
     latency.add_argument("--json", action="store_true", help="print one JSON object (with every sample)")
-    latency.set_defaults(run=lazy(".bench.latency", "run_command"))
+    latency.set_defaults(run=lazy(".bench.latency_cli", "run_command"))

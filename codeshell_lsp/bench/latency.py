@@ -14,17 +14,18 @@ generated. It is measured in-process on the same model after the server runs.
 Where ``llama-server`` is on PATH, the same prompts go to its ``/infill`` with
 ``cache_prompt`` and ``--cache-reuse 256`` for comparison.
 
-``--documents`` instead runs ``bench.multifile``: a trace typing into three files in
-turn (per-document KV, ``cache.documents=1`` against the default) and a restart.
+``bench.latency_cli`` picks the benchmark from the flags: ``--documents`` runs
+``bench.multifile`` (a trace typing into three files in turn: per-document KV,
+``cache.documents=1`` against the default, and a restart), ``--typing`` runs
+``bench.typing``.
 
-``--extra-context`` instead replays the traces with ``cache.reuse=true`` twice, with the
+``--extra-context`` replays the traces with ``cache.reuse=true`` twice, with the
 other bench files open as other documents: ``context.otherFiles`` off, then on — what
 extra context costs a keystroke (p50, tokens evaluated, extra-context tokens).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
@@ -39,7 +40,6 @@ from typing import Any
 
 from .. import __version__, llama_server_binary
 from ..context import Cursor
-from ..errors import CodeshellError
 from ..kvplan import common_prefix
 from ..options import Settings
 from .traces import Trace, load_all, replay
@@ -478,41 +478,3 @@ def table(report: dict[str, Any]) -> str:
     if not (isinstance(peer, dict) and "p50_ms" in peer):
         extra.append(f"peer: {peer}")
     return "\n".join(rows + extra)
-
-
-def run_command(args: argparse.Namespace) -> int:
-    if args.quick:
-        from ..synthetic import write_codeshell_gguf
-
-        model = Path(args.model) if args.model else write_codeshell_gguf(Path(os.environ.get("TMPDIR", "/tmp")) / "codeshell-bench-tiny.gguf")
-    else:
-        model = Path(args.model) if args.model else bench_model_path()
-    if not model.exists():
-        raise CodeshellError(f"model file {model} does not exist")
-    if getattr(args, "documents", False):
-        from . import multifile
-
-        docs = multifile.run(model, args.threads or 2, args.max_tokens, args.prompt_tokens,
-                             args.limit or (24 if args.quick else None), peer=not args.no_peer)
-        print(json.dumps(docs) if args.json else multifile.table(docs))
-        return 0
-    traces = load_all()
-    limit = args.limit
-    if args.quick:
-        limit = limit or 6
-    if getattr(args, "typing", False):
-        from . import typing as typing_bench
-
-        typed = typing_bench.run(model, args.threads or 2, args.max_tokens, args.prompt_tokens, traces, limit)
-        print(json.dumps(typed) if args.json else typing_bench.table(typed))
-        return 0
-    if getattr(args, "extra_context", False):
-        extra = run_extra(model, args.threads or 2, args.max_tokens, args.prompt_tokens, limit, traces)
-        print(json.dumps(extra) if args.json else extra_table(extra))
-        return 0
-    report = run(model, args.threads or 2, args.max_tokens, args.prompt_tokens, args.nonreuse_requests, limit, traces)
-    if args.json:
-        print(json.dumps(report))
-    else:
-        print(table(report))
-    return 0
