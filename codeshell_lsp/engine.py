@@ -442,7 +442,7 @@ class Engine:
             self.stats.filtered.update(fired)
         if fired:
             log.debug("completion #%d: filtered by %s: %r -> %r", job.id, ", ".join(fired), raw.text, cleaned.text)
-        self.cache.put(*p.key, gen_key, cleaned.text)
+        self.cache.put(*sel.key, gen_key, cleaned.text)
         self._speculate(job, cleaned.text)
         return self._answer(job, backend, raw, cleaned.text, fired, t0)
 

@@ -374,17 +374,20 @@ class Sources:
         imported = imported_modules(cursor.prefix[:20000])
         query = query_text(cursor)
         around = cursor.prefix[-20000:] + cursor.suffix[:5000]
-        uses = tuple(min(around.count(f"{a or s}.") // 10, 2) for s, a in sorted(imported.items()))
+        # How much the file uses each import, in steps of 10 uses (0-2), so typing ``module.`` does not reorder the ranking.
+        uses = {stem: min(around.count(f"{alias or stem}.") // 10, 2) for stem, alias in imported.items()}
         # Everything the choice depends on (texts compare by identity first: cheap while unchanged).
-        key = (uri, query, tuple(imported.items()), uses, limit, self._left, tuple(e for e in self._edits if e[0] != uri),
-               tuple((u, d.text) for u, d in self._docs.items() if u != uri))
+        key = (uri, query, tuple(imported.items()), tuple(uses.values()), limit, self._left,
+               tuple(e for e in self._edits if e[0] != uri), tuple((u, d.text) for u, d in self._docs.items() if u != uri))
         if self._last is not None and self._last[0] == key:
             return self._last[1]
-        chosen = self._select(uri, imported, query, around, limit)
+        chosen = self._select(uri, imported, uses, query, limit)
         self._last = (key, chosen)
         return chosen
 
-    def _select(self, uri: str, imported: dict[str, str], query: str, around: str, limit: int) -> tuple[Chunk, ...]:
+    def _select(
+        self, uri: str, imported: dict[str, str], uses: dict[str, int], query: str, limit: int
+    ) -> tuple[Chunk, ...]:
         near = words(query)
         edits = list(self._edits)
         candidates = []
@@ -395,8 +398,7 @@ class Sources:
                 boost = LEFT_BOOST if u == self._left else 0.0
                 if chunk.kind == "outline" and stem in imported:
                     alias = imported[stem]
-                    # In steps of 10 uses, so typing ``module.`` does not reorder the ranking.
-                    boost += IMPORTED_BOOST + USE_BOOST * min(around.count(f"{alias or stem}.") // 10, 2) / 2
+                    boost += IMPORTED_BOOST + USE_BOOST * uses[stem] / 2
                     if alias:
                         usage = by_relevance(qualified(chunk.text, alias), near)
                         chunk = dataclasses.replace(chunk, text=usage, kind="usage")

@@ -323,6 +323,11 @@ def _summary(everything: list[Sample]) -> dict[str, Any]:
     }
 
 
+def peer_ran(peer: Any) -> bool:
+    """Whether ``_peer``'s report has timings (not None, a skip note or a failure)."""
+    return isinstance(peer, dict) and "p50_ms" in peer
+
+
 def _peer(
     model: Path, traces: list[Trace], tree: dict[str, Any], threads: int, limit: int | None, slots: int = 1
 ) -> dict[str, Any] | None:
@@ -407,7 +412,7 @@ def run(model: Path, threads: int, max_tokens: int, prompt_tokens: int, nonreuse
         "reuse_true_model_p50_over_floor_p50": round(modes["reuse=true"]["model_requests_p50_ms"] / floor["p50_ms"], 2),
         "reuse_false_p50_over_reuse_true_p50": round(modes["reuse=false"]["p50_ms"] / modes["reuse=true"]["p50_ms"], 1),
     }
-    if peer and "p50_ms" in peer:
+    if peer_ran(peer):
         ratios["peer_p50_over_reuse_true_p50"] = round(peer["p50_ms"] / modes["reuse=true"]["p50_ms"], 1)
     return {
         "machine": {"cpus": os.cpu_count(), "threads": threads, "platform": platform.platform(), "python": platform.python_version()},
@@ -471,10 +476,10 @@ def table(report: dict[str, Any]) -> str:
     f = report["floor"]
     rows.append(f"| floor | {f['requests']} | {f['p50_ms']} | {f['p95_ms']} | changed tokens only | – |")
     peer = report["peer_llama_server"]
-    if isinstance(peer, dict) and "p50_ms" in peer:
+    if peer_ran(peer):
         rows.append(f"| llama-server --cache-reuse 256 | {peer['requests']} | {peer['p50_ms']} | {peer['p95_ms']} | – | – |")
     hit = report["modes"]["reuse=true"]["cache_hit_p95_ms"]
     extra = [f"ratios: {json.dumps(report['ratios'])}", f"abort answered in {report['abort_ms']} ms; cache-hit p95 {hit} ms"]
-    if not (isinstance(peer, dict) and "p50_ms" in peer):
+    if not peer_ran(peer):
         extra.append(f"peer: {peer}")
     return "\n".join(rows + extra)

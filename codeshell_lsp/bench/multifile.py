@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from .latency import Sample, _floor, _pct, _peer, counted, settings_tree
+from .latency import Sample, _floor, _pct, _peer, counted, peer_ran, settings_tree
 from .traces import Trace, load_all, replay
 
 SLOTS = 4  # llama-server slots, as many as cache.documents keeps
@@ -215,7 +215,7 @@ def run(model: Path, threads: int, max_tokens: int, prompt_tokens: int, limit: i
         "cold_over_restored_first_completion": round(statistics.mean(r["cold_ms"]) / statistics.mean(r["restored_ms"]), 1),
     }
     peer_report = out["peer_llama_server"]
-    if isinstance(peer_report, dict) and "p50_ms" in peer_report:
+    if peer_ran(peer_report):
         ratios["peer_p50_over_default_p50"] = round(peer_report["p50_ms"] / m4["p50_ms"], 1)
     out["ratios"] = ratios
     out["settings"] = {"threads": threads, "maxTokens": max_tokens, "promptTokens": prompt_tokens, "limit": limit}
@@ -239,7 +239,7 @@ def table(report: dict[str, Any]) -> str:
     f = report["floor"]
     rows.append(f"| floor | {f['requests']} | {f['p50_ms']} | {f['p95_ms']} | changed tokens only | | | | |")
     peer = report["peer_llama_server"]
-    if isinstance(peer, dict) and "p50_ms" in peer:
+    if peer_ran(peer):
         rows.append(f"| llama-server --cache-reuse 256, {peer['slots']} slots | {peer['requests']} | {peer['p50_ms']} | {peer['p95_ms']} | | | | | |")
     r = report["restart"]
     extra = [
@@ -247,6 +247,6 @@ def table(report: dict[str, Any]) -> str:
         f"vs cold {r['cold_ms']} ms (evaluated {r['cold_evaluated']}); {r['saved_files']} files, {r['saved_mb']} MB on disk",
         f"ratios: {json.dumps(report['ratios'])}",
     ]
-    if not (isinstance(peer, dict) and "p50_ms" in peer):
+    if not peer_ran(peer):
         extra.append(f"peer: {peer}")
     return "\n".join(rows + extra)
