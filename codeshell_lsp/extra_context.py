@@ -30,9 +30,11 @@ Everything but ``Sources`` (the state fed by the server's handlers) is pure.
 from __future__ import annotations
 
 import dataclasses
-import itertools
+import heapq
 import re
-from collections import deque
+import threading
+import time
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import PurePosixPath
@@ -53,6 +55,12 @@ IMPORTED_BOOST = 1.0  # the outline of a module the current file imports comes f
 USE_BOOST = 0.5  # the more so the more often the file uses it (``module.``), up to this much more
 EDIT_BOOST = 0.3  # a chunk the user edited lately (decays with each newer edit)
 LEFT_BOOST = 0.15  # chunks of the document the user just left
+RANKED_DOCUMENTS = 24  # documents whose chunks are ranked for a request (the rest by shared identifiers only)
+DEDUP_POOL = 3  # near-duplicates are looked for among this many times ``limit`` best chunks
+MAX_INDEX_CHARS = 1 << 20  # larger documents give no chunks (a generated or data file, not code to copy from)
+INLINE_INDEX_CHARS = 100_000  # a document opened but not indexed yet is cut at a request up to this size (a few ms)
+MEMO_DOCUMENTS = 64  # documents whose last choice is remembered
+SELECT_BUDGET_MS = 15.0  # the server's time budget for one selection (then the best set so far)
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Words every program repeats: they would make all chunks look alike.
@@ -66,6 +74,13 @@ _DEFINITION = re.compile(
     r"(?:def|class|function|func|fn|struct|enum|trait|impl|interface|type|module|const|let|var)\b)"
 )
 _TOP_LEVEL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\s*(?::[^=]*)?=[^=]")
+# A line that may match _TOP_LEVEL_NAME or _DEFINITION (a cheap superset, \n-separated text only).
+_CANDIDATE_LINE = re.compile(
+    r"^(?:[A-Za-z_][A-Za-z0-9_]*[ \t]*(?::[^=\n]*)?=[^=\n]|[ \t]*(?:@|(?:export[ \t]+)?(?:default[ \t]+)?"
+    r"(?:pub(?:\([a-z]+\))?[ \t]+)?(?:async[ \t]+)?(?:def|class|function|func|fn|struct|enum|trait|impl|interface|type"
+    r"|module|const|let|var)\b)).*",
+    re.M,
+)
 _PY_IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+([\w.]+)[ \t]+import[ \t]+(\([^)]*\)|[\w \t,*]+)|import[ \t]+([\w. \t,]+))", re.M)
 _JS_IMPORT = re.compile(r"""(?:from|require\(|import\()\s*['"]([^'"]+)['"]""")
 
@@ -77,13 +92,14 @@ class Chunk:
     path: str  # the document's name as the prompt shows it
     language: str  # its LSP languageId
     text: str  # whole lines; ends with a newline
-    order: tuple[int, int]  # place in the prompt: (document opened, first line; -1 for the outline)
+    order: tuple[str, int]  # place in the prompt: (document path, first line; -1 for the outline)
     kind: str = "lines"  # "lines", "outline", or "usage" (an outline as the importing file names it)
 
     @property
-    def place(self) -> tuple[bool, int, int]:
+    def place(self) -> tuple[bool, str, int]:
         """Where it goes among the chosen chunks: usage outlines last (nearest the
-        prefix, where a small model looks), the rest by document and line."""
+        prefix, where a small model looks), the rest by document and line: the same
+        whatever order the editor opened the documents in (a restart finds its saved KV)."""
         return self.kind == "usage", *self.order
 
 
@@ -101,7 +117,7 @@ class Extra:
 
 def identifiers(text: str) -> frozenset[str]:
     """The identifier tokens of ``text`` that tell code apart (common keywords left out)."""
-    return frozenset(w for w in _IDENT.findall(text) if len(w) > 1 and w.lower() not in _COMMON)
+    return frozenset(w for w in set(_IDENT.findall(text)) if len(w) > 1 and w.lower() not in _COMMON)
 
 
 def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
@@ -146,7 +162,9 @@ def outline(text: str, max_chars: int = OUTLINE_CHARS) -> str:
     when they exceed ``max_chars``, the top-level ones (what other modules use), cut
     at a line."""
     keep = []
-    for body in (line.rstrip("\r\n") for line in split_lines(text)):
+    # Only lines that can be definitions are looked at (one regex pass over the text).
+    lines = _CANDIDATE_LINE.findall(text) if "\r" not in text else [ln.rstrip("\r\n") for ln in split_lines(text)]
+    for body in lines:
         if _TOP_LEVEL_NAME.match(body):
             keep.append(body[:80] + "\n")
         elif _DEFINITION.match(body) and not body.lstrip().startswith("@"):
@@ -265,61 +283,136 @@ def display_path(uri: str, roots: Sequence[str] = ()) -> str:
     return path.lstrip("/") if parsed.scheme == "file" else path
 
 
+@dataclass(frozen=True)
+class _Index:
+    """A document's chunks and identifiers, computed once per text (off the message thread)."""
+
+    text: str  # what it was computed from
+    chunks: tuple[tuple[Chunk, frozenset[str]], ...]  # the outline first, then line chunks
+    ids: frozenset[str]  # every chunk's identifiers: whether the document is worth ranking at all
+
+
+def index_text(path: str, language: str, text: str, before: _Index | None = None) -> _Index:
+    """``text`` cut into chunks with their identifier sets; chunks whose text ``before``
+    already had keep their sets (an edit re-reads only what it touched)."""
+    known = {c.text: ids for c, ids in before.chunks} if before is not None else {}
+    chunks = []
+    head = outline(text)
+    if head:
+        chunks.append((Chunk(path, language, head, (path, -1), "outline"), known.get(head) or identifiers(head)))
+    for start, t in chunk_lines(text):
+        chunks.append((Chunk(path, language, t, (path, start)), known.get(t) or identifiers(t)))
+    return _Index(text, tuple(chunks), frozenset().union(*(ids for _, ids in chunks)))
+
+
 @dataclass
 class _Doc:
     path: str
     language: str
-    opened: int
     text: str = ""
-    chunks: list[tuple[Chunk, frozenset[str]]] | None = None  # cut when first needed after a change
+    index: _Index | None = None  # of this text or, until it is redone, of an earlier one
+    indexed_once: bool = False
+
+    @property
+    def fresh(self) -> bool:
+        return self.index is not None and self.index.text is self.text
 
 
 def _rank(
-    candidates: Iterable[tuple[Chunk, frozenset[str], float]], query: frozenset[str]
+    candidates: Iterable[tuple[Chunk, frozenset[str], float]], query: frozenset[str], limit: int
 ) -> list[Chunk]:
-    """Best first: similarity plus boost; near-copies of the cursor's context and of
-    better chunks dropped."""
+    """The ``limit`` best: similarity plus boost; near-copies of the cursor's context
+    dropped, and of better chunks among the best few (no pairwise work over all)."""
     scored = []
     for chunk, ids, boost in candidates:
         sim = jaccard(ids, query)
-        if chunk.kind == "lines" and sim > MAX_QUERY_SIMILARITY:
+        if (chunk.kind == "lines" and sim > MAX_QUERY_SIMILARITY) or sim + boost <= 0:
             continue
         scored.append((sim + boost, chunk, ids))
-    scored.sort(key=lambda t: (-t[0], t[1].order))
+    best = heapq.nsmallest(DEDUP_POOL * limit, scored, key=lambda t: (-t[0], t[1].order))
     kept: list[tuple[Chunk, frozenset[str]]] = []
-    for score, chunk, ids in scored:
-        if score <= 0:
-            continue
+    for _, chunk, ids in best:
         if any(jaccard(ids, other) > DUPLICATE_SIMILARITY for _, other in kept):
             continue
         kept.append((chunk, ids))
+        if len(kept) == limit:
+            break
     return [c for c, _ in kept]
 
 
 class Sources:
     """The open documents, recent edits and the document just left, as the server's
     didOpen/didChange/didClose handlers report them; ``select`` ranks their chunks for
-    a cursor. Used from the server's event loop only."""
+    a cursor.
 
-    def __init__(self) -> None:
+    Called from the server's event loop only, and cheap there at any workspace size:
+    documents are cut into chunks when they change, by a background thread
+    (``start_indexer``; without one, ``select`` does it within its time budget); a
+    request ranks documents by the identifiers they share with the cursor's context
+    and chunks only in the best ``RANKED_DOCUMENTS``; and the choice for a document is
+    remembered until its cursor context, imports, the open documents or the places
+    edited elsewhere change — so returning to a file finds the same chunks (as they
+    read when chosen) and the KV cache that holds them.
+    """
+
+    def __init__(self, budget_ms: float | None = None) -> None:
+        """``budget_ms``: the most one ``select`` spends before it takes the best set so
+        far (None: no limit, for benchmarks and tests that want the full ranking)."""
         self._docs: dict[str, _Doc] = {}
-        self._opened = itertools.count()
         self._edits: deque[tuple[str, int]] = deque(maxlen=RECENT_EDITS)
         self._current: str | None = None
         self._left: str | None = None
-        self._last: tuple[tuple[object, ...], tuple[Chunk, ...]] | None = None  # the last choice and what it depended on
+        self._generation = 0  # bumped when a document opens, closes or is first indexed
+        self._memo: OrderedDict[str, tuple[tuple[object, ...], tuple[Chunk, ...]]] = OrderedDict()
+        self._budget_s = None if budget_ms is None else budget_ms / 1000
+        self._pending: deque[_Doc] = deque()
+        self._wake = threading.Event()
+        self._indexer: threading.Thread | None = None
         self.roots: list[str] = []
 
+    def start_indexer(self) -> None:
+        """Cut documents into chunks on a background thread from now on."""
+        if self._indexer is None:
+            self._indexer = threading.Thread(target=self._index_forever, name="codeshell-index", daemon=True)
+            self._indexer.start()
+
+    def _index_forever(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            while self._pending:
+                self._index(self._pending.popleft())
+
+    def _index(self, doc: _Doc) -> None:
+        text = doc.text
+        if doc.index is not None and doc.index.text is text:
+            return
+        if len(text) > MAX_INDEX_CHARS:  # one regex pass holds the interpreter: not on a file this big
+            index = _Index(text, (), frozenset())
+        else:
+            index = index_text(doc.path, doc.language, text, doc.index)
+        if doc.text is text:  # not changed meanwhile
+            doc.index = index
+            if not doc.indexed_once:
+                doc.indexed_once = True
+                self._generation += 1
+
+    def _queue(self, doc: _Doc) -> None:
+        self._pending.append(doc)
+        self._wake.set()
+
     def open(self, uri: str, language: str, text: str) -> None:
-        self._docs[uri] = _Doc(display_path(uri, self.roots), language, next(self._opened))
-        self._set_text(uri, text)
+        doc = _Doc(display_path(uri, self.roots), language, text)
+        self._docs[uri] = doc
+        self._generation += 1
+        self._queue(doc)
 
     def change(self, uri: str, text: str, lines: Iterable[int] = ()) -> None:
         """``uri`` now reads ``text``; ``lines`` are where the edits landed."""
         if uri not in self._docs:
             self.open(uri, "", text)
         else:
-            self._set_text(uri, text)
+            self._docs[uri].text = text  # its chunks are cut again once the user leaves it
         for line in lines:
             if (uri, line) in self._edits:
                 self._edits.remove((uri, line))
@@ -327,7 +420,9 @@ class Sources:
         self.focus(uri)
 
     def close(self, uri: str) -> None:
-        self._docs.pop(uri, None)
+        if self._docs.pop(uri, None) is not None:
+            self._generation += 1
+        self._memo.pop(uri, None)
         self._edits = deque(((u, n) for u, n in self._edits if u != uri), maxlen=RECENT_EDITS)
         if self._left == uri:
             self._left = None
@@ -337,64 +432,81 @@ class Sources:
     def focus(self, uri: str) -> None:
         """The user works in ``uri`` now; the document worked in before is the one just left."""
         if uri != self._current:
-            if self._current is not None and self._current in self._docs:
+            left = self._docs.get(self._current) if self._current is not None else None
+            if left is not None:
                 self._left = self._current
+                self._queue(left)  # its chunks, as the user left it
             self._current = uri
 
     def __contains__(self, uri: object) -> bool:
         return uri in self._docs
 
+    def __len__(self) -> int:
+        return len(self._docs)
+
     def path(self, uri: str) -> str:
         doc = self._docs.get(uri)
         return doc.path if doc else display_path(uri, self.roots)
 
-    def _set_text(self, uri: str, text: str) -> None:
-        doc = self._docs[uri]
-        if text != doc.text:
-            doc.text, doc.chunks = text, None
-
-    @staticmethod
-    def _chunks(doc: _Doc) -> list[tuple[Chunk, frozenset[str]]]:
-        if doc.chunks is not None:
-            return doc.chunks
-        text = doc.text
-        chunks = [
-            (Chunk(doc.path, doc.language, t, (doc.opened, start)), identifiers(t)) for start, t in chunk_lines(text)
-        ]
-        head = outline(text)
-        if head:
-            chunks.insert(0, (Chunk(doc.path, doc.language, head, (doc.opened, -1), "outline"), identifiers(head)))
-        doc.chunks = chunks
-        return chunks
-
     def select(self, uri: str, cursor: Cursor, limit: int = 32) -> tuple[Chunk, ...]:
         """Chunks of the other documents for ``cursor`` in ``uri``, best first (at most ``limit``)."""
-        if not any(u != uri for u in self._docs):
+        if len(self._docs) - (uri in self._docs) <= 0:
             return ()
         imported = imported_modules(cursor.prefix[:20000])
         query = query_text(cursor)
         around = cursor.prefix[-20000:] + cursor.suffix[:5000]
         # How much the file uses each import, in steps of 10 uses (0-2), so typing ``module.`` does not reorder the ranking.
         uses = {stem: min(around.count(f"{alias or stem}.") // 10, 2) for stem, alias in imported.items()}
-        # Everything the choice depends on (texts compare by identity first: cheap while unchanged).
-        key = (uri, query, tuple(imported.items()), tuple(uses.values()), limit, self._left,
-               tuple(e for e in self._edits if e[0] != uri), tuple((u, d.text) for u, d in self._docs.items() if u != uri))
-        if self._last is not None and self._last[0] == key:
-            return self._last[1]
-        chosen = self._select(uri, imported, uses, query, limit)
-        self._last = (key, chosen)
+        # What the choice depends on; not the other documents' texts (a return to this
+        # document finds the chunks it had, as they read then) nor the document just left.
+        edited = frozenset((u, n // CHUNK_LINES) for u, n in self._edits if u != uri)
+        key = (query, tuple(imported.items()), tuple(uses.values()), limit, edited)
+        memo = self._memo.get(uri)
+        if memo is not None and memo[0] == (*key, self._generation):
+            self._memo.move_to_end(uri)
+            return memo[1]
+        chosen, complete = self._select(uri, imported, uses, query, limit)
+        if complete:  # as of the documents it saw (cutting one into chunks counts as a change)
+            self._memo[uri] = ((*key, self._generation), chosen)
+            if len(self._memo) > MEMO_DOCUMENTS:
+                self._memo.popitem(last=False)
         return chosen
+
+    def _ready(self, doc: _Doc, deadline: float | None) -> _Index | None:
+        """``doc``'s chunks as last cut; cut now if there is time and they are missing
+        (a document just opened, not too big) or, without an indexer thread, stale."""
+        missing = doc.index is None and len(doc.text) <= INLINE_INDEX_CHARS
+        if (missing or (self._indexer is None and not doc.fresh)) and (deadline is None or time.perf_counter() < deadline):
+            self._index(doc)
+        return doc.index
 
     def _select(
         self, uri: str, imported: dict[str, str], uses: dict[str, int], query: str, limit: int
-    ) -> tuple[Chunk, ...]:
+    ) -> tuple[tuple[Chunk, ...], bool]:
+        """The ranking, and whether it saw every document (else it is not remembered)."""
+        deadline = None if self._budget_s is None else time.perf_counter() + self._budget_s
         near = words(query)
+        q = identifiers(query)
         edits = list(self._edits)
-        candidates = []
-        for u, doc in ((u, d) for u, d in self._docs.items() if u != uri):
+        edited_docs = {u for u, _ in edits}
+        # Documents first: those with a boost, then by how many of the query's identifiers they hold.
+        docs = []
+        complete = True
+        for u, doc in self._docs.items():
+            if u == uri:
+                continue
+            index = self._ready(doc, deadline)
+            if index is None:
+                complete = False
+                continue
             stem = PurePosixPath(doc.path).stem
+            boosted = stem in imported or u == self._left or u in edited_docs
+            docs.append((boosted, len(index.ids & q), u, doc, index, stem))
+        docs = heapq.nlargest(RANKED_DOCUMENTS, docs, key=lambda d: (d[0], d[1]))
+        candidates = []
+        for _, shared, u, doc, index, stem in docs:
             lines = [(n, age) for age, (eu, n) in enumerate(reversed(edits)) if eu == u]
-            for chunk, ids in self._chunks(doc):
+            for chunk, ids in index.chunks:
                 boost = LEFT_BOOST if u == self._left else 0.0
                 if chunk.kind == "outline" and stem in imported:
                     alias = imported[stem]
@@ -408,4 +520,6 @@ class Sources:
                     if hits:
                         boost += EDIT_BOOST * (1 - min(hits) / RECENT_EDITS)
                 candidates.append((chunk, ids, boost))
-        return tuple(_rank(candidates, identifiers(query))[:limit])
+        if deadline is not None and time.perf_counter() > deadline:
+            complete = False
+        return tuple(_rank(candidates, q, limit)), complete

@@ -12,13 +12,18 @@ copy of that prompt's suffix chunk in sequence 1. A new prompt can reuse
   starts like the cached one is shifted from sequence 0 itself, so a new set costs
   its own tokens, not the whole file again.
 
-One block moves at most: the one that reuses more.
+One of these two moves at most: the one that reuses more. In addition, when the
+extra context changed, each of its pieces (a chunk of another file, or the current
+file's heading) that the cache holds past the common prefix moves to its new place
+(``Plan.blocks``), so a new set costs only the chunks that are new, whatever order
+they land in.
 
 The plan says which tokens to keep, which cells to move and which tokens to decode.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -43,6 +48,43 @@ def restorable(saved: Sequence[int], prompt: Sequence[int], min_tokens: int = MI
     return common_prefix(saved, prompt) >= min(min_tokens, len(prompt) - 1) > 0
 
 
+MAX_BLOCKS = 14  # extra-context pieces moved at most (each needs a scratch KV sequence while it moves)
+
+
+@dataclass(frozen=True)
+class Block:
+    """Cells of sequence 0 reused at another position: ``old`` -> ``new``, ``length`` tokens."""
+
+    old: int
+    new: int
+    length: int
+
+
+def find_blocks(
+    cached: Sequence[int], lo: int, hi: int, prompt: Sequence[int], pieces: Sequence[Span], min_len: int = 8
+) -> tuple[Block, ...]:
+    """The pieces of ``prompt`` that ``cached[lo:hi]`` holds token for token, each with
+    where it sits there (non-overlapping, at most ``MAX_BLOCKS``, in prompt order)."""
+    if hi - lo < min_len or not pieces:
+        return ()
+    starts: dict[tuple[int, ...], list[int]] = {}
+    for i in range(lo, hi - min_len + 1):
+        starts.setdefault(tuple(cached[i : i + 4]), []).append(i)
+    used: list[tuple[int, int]] = []
+    out = []
+    for sp in pieces:
+        n = len(sp)
+        if n < min_len or len(out) == MAX_BLOCKS:
+            continue
+        want = list(prompt[sp.start : sp.end])
+        for i in starts.get(tuple(want[:4]), ()):
+            if i + n <= hi and list(cached[i : i + n]) == want and all(i + n <= a or b <= i for a, b in used):
+                used.append((i, i + n))
+                out.append(Block(i, sp.start, n))
+                break
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class Plan:
     keep: int  # leading tokens of sequence 0 kept as they are
@@ -51,10 +93,11 @@ class Plan:
     total: int  # prompt length
     save: Span | None = None  # the new prompt's suffix chunk, copied to sequence 1 for the next request
     from_prompt: bool = False  # the moved cells are sequence 0's own (the document body), not the suffix copy
+    blocks: tuple[Block, ...] = ()  # extra-context pieces moved within sequence 0 (all before ``moved``)
 
     @property
     def reused(self) -> int:
-        return self.keep + (len(self.moved) if self.moved else 0)
+        return self.keep + (len(self.moved) if self.moved else 0) + sum(b.length for b in self.blocks)
 
     @property
     def evaluated(self) -> int:
@@ -72,13 +115,15 @@ def plan(
     min_chunk: int = 8,
     cached_body: int | None = None,
     body: int | None = None,
+    pieces: Sequence[Span] = (),
 ) -> Plan:
     """Plan the evaluation of ``prompt`` given the cache.
 
     ``cached`` are the tokens in sequence 0, ``cached_chunk`` where the suffix copy in
     sequence 1 sits; ``chunk`` is where the suffix chunk sits in ``prompt`` (the
     layout's suffix span). ``cached_body`` and ``body``: where the document's own part
-    starts in the cached prompt and in ``prompt`` (None: unknown). The last prompt token
+    starts in the cached prompt and in ``prompt`` (None: unknown); ``pieces``: the spans of
+the extra context's pieces in ``prompt`` (``Layout.pieces``). The last prompt token
     is always evaluated (its logits start generation). ``reuse`` false plans a fresh
     evaluation that keeps nothing for later; ``can_shift`` false (a model whose KV cells
     cannot move) reuses only the prefix.
@@ -98,4 +143,17 @@ def plan(
         n = common_prefix(cached[cached_body:], prompt[body : total - 1])
         if n >= min_chunk and n > len(best.moved or ()):
             best = Plan(keep, Span(body, body + n), body - cached_body, total, save, from_prompt=True)
+    if can_shift and pieces:
+        # Only cells past the common prefix and before the document part (or the suffix
+        # copy, whose cells sequence 1 shares) can move. A piece the common prefix ends
+        # inside (another chunk whose heading starts alike) moves whole if it can.
+        hi = cached_body if cached_body is not None else (cached_chunk.start if cached_chunk else len(cached))
+        end = best.moved.start if best.moved is not None else total
+        inside = next((sp for sp in pieces if sp.start < best.keep < sp.end), None)
+        for lo in ((inside.start, best.keep) if inside else (best.keep,)):
+            blocks = find_blocks(cached, lo, hi, prompt, [sp for sp in pieces if sp.start >= lo and sp.end <= end], min_chunk)
+            if lo == best.keep or (blocks and blocks[0].new == lo):
+                break
+        if blocks:
+            best = dataclasses.replace(best, keep=lo, blocks=blocks)
     return best

@@ -58,6 +58,7 @@ class Layout:
     suffix: Span | None
     extra: Span | None = None  # other files and the current file's heading, before the prefix
     body: int = 0  # where the document's own part starts (after BOS and the extra context)
+    pieces: tuple[Span, ...] = ()  # the extra context's pieces (each chunk, then the heading), in ``extra``
 
 
 @dataclass(frozen=True)
@@ -142,23 +143,29 @@ def _extra_room(c: CompletionSettings, w: budget.Window, context_length: int) ->
 
 
 def assemble(
-    template: fim.Template, prefix: list[int], suffix: list[int], extra: list[int] | None = None
+    template: fim.Template, prefix: list[int], suffix: list[int], extra: list[list[int]] | None = None
 ) -> tuple[tuple[int, ...], Layout]:
-    """Token ids of the prompt and its layout (prefix, suffix and extra context tokenized without BOS)."""
-    extra = extra or []
-    tokens = template.assemble(prefix, suffix if template.uses_suffix else [], extra)
+    """Token ids of the prompt and its layout (prefix, suffix and the extra context's
+    pieces tokenized without BOS)."""
+    pieces = extra or []
+    flat = [t for piece in pieces for t in piece]
+    tokens = template.assemble(prefix, suffix if template.uses_suffix else [], flat)
     head = 1 if template.family.bos and template.bos_id is not None else 0
-    span = Span(head, head + len(extra)) if extra else None
-    head += len(extra)
+    span = Span(head, head + len(flat)) if flat else None
+    spans = []
+    for piece in pieces:
+        spans.append(Span(head, head + len(piece)))
+        head += len(piece)
+    extra_at = (span, head, tuple(spans))
     order = template.family.order
     if order == "prefix":
-        return tuple(tokens), Layout(Span(head, head + len(prefix)), None, span, head)
+        return tuple(tokens), Layout(Span(head, head + len(prefix)), None, *extra_at)
     if order == "spm":
         start = head + 1 + len(suffix) + 1
-        return tuple(tokens), Layout(Span(start, start + len(prefix)), None, span, head)
+        return tuple(tokens), Layout(Span(start, start + len(prefix)), None, *extra_at)
     start = head + 1
     chunk = start + len(prefix)
-    return tuple(tokens), Layout(Span(start, chunk), Span(chunk, chunk + 1 + len(suffix)), span, head)
+    return tuple(tokens), Layout(Span(start, chunk), Span(chunk, chunk + 1 + len(suffix)), *extra_at)
 
 
 @dataclass(frozen=True)
@@ -214,10 +221,10 @@ def assemble_selection(sel: Selection, backend: Model) -> Prompt:
     block = _blocks(form)
     if isinstance(form, fim.Template):
         sep = form.file_sep_id
-        extra_ids: list[int] = []
+        extra_ids: list[list[int]] = []
         if chunks:
             for piece in [block(ch.path, ch.language, ch.text) for ch in chunks] + [heading]:
-                extra_ids += ([sep] if sep is not None else []) + backend.tokenize(piece)
+                extra_ids.append(([sep] if sep is not None else []) + backend.tokenize(piece))
         tokens, layout = assemble(
             form, backend.tokenize(w.prefix), backend.tokenize(w.suffix) if form.uses_suffix else [], extra_ids
         )

@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
 import uuid
 from concurrent.futures import Future
@@ -29,7 +30,7 @@ from .context import Cursor, Encoding, clamp_position, cursor_at
 from .context import index_to_column
 from .engine import Completion, Engine, Status
 from .errors import CodeshellError
-from .extra_context import Extra, Sources
+from .extra_context import SELECT_BUDGET_MS, Extra, Sources
 from .log import LOGGER_NAME, get_logger
 from .options import Settings, camel, flags_tree, merge
 
@@ -41,6 +42,7 @@ SHOWN_METHOD = "codeshell/didShowCompletion"
 ACCEPTED_METHOD = "codeshell/didAcceptCompletion"
 PARTIALLY_ACCEPTED_METHOD = "codeshell/didPartiallyAcceptCompletion"
 CONFIG_SECTION = "codeshell"
+CONTEXT_SETTLE_S = 0.3  # documents opened or closed this close together are one change of context
 
 
 class _Rejected:
@@ -117,12 +119,21 @@ class CodeshellServer(LanguageServer):
         self.cli_settings: dict[str, Any] = {}
         self.settings = Settings()
         self.engine = Engine(self.settings)
-        self.sources = Sources()  # other open documents, recent edits: extra context
+        self.sources = Sources(SELECT_BUDGET_MS)  # other open documents, recent edits: extra context
         self._told: set[str] = set()
         self._loaded_key: tuple[Any, ...] | None = None
         self._load: Future[Any] | None = None
         self._initialized = False
         self._init_options: dict[str, Any] = {}
+        self._context_check: asyncio.TimerHandle | None = None
+        self._closing: threading.Thread | None = None
+
+    def close_engine(self) -> threading.Thread:
+        """Stop the engine (and save what it keeps) on a thread; the same thread for every call."""
+        if self._closing is None:
+            self._closing = threading.Thread(target=self.engine.close, name="codeshell-close")
+            self._closing.start()
+        return self._closing
 
     def configure(self, cli_model: str | None, cli_settings: dict[str, Any]) -> None:
         """The model and settings given on the command line (they win over the editor's)."""
@@ -260,10 +271,18 @@ class CodeshellServer(LanguageServer):
         chunks = self.sources.select(uri, cursor)
         return Extra(chunks, x.extra_tokens, x.max_chunks, self.sources.path(uri), language) if chunks else None
 
-    def context_changed(self, uri: str) -> None:
-        """Document ``uri`` opened or closed: evaluate the last request's new extra context while idle."""
+    def context_changed(self) -> None:
+        """A document opened or closed: once the editor has stopped opening and closing
+        them (a burst at start-up is one check), evaluate the last request's new extra
+        context while idle."""
+        if self._context_check is not None:
+            self._context_check.cancel()
+        self._context_check = asyncio.get_running_loop().call_later(CONTEXT_SETTLE_S, self._prewarm_context)
+
+    def _prewarm_context(self) -> None:
+        self._context_check = None
         last = self.engine.last
-        if last is None or last.key == uri or last.speculative or last.key not in self.sources:
+        if last is None or last.speculative or last.key not in self.sources:
             return
         extra = self.extra_for(last.key, last.cursor, last.language)
         if extra != last.extra:
@@ -294,6 +313,7 @@ def initialize(ls: CodeshellServer, params: types.InitializeParams) -> None:
     # Start loading at once; initialize still answers immediately.
     ls.apply_settings(ls._init_options, "initializationOptions")
     ls.sources.roots = [f.uri for f in params.workspace_folders or []] + ([params.root_uri] if params.root_uri else [])
+    ls.sources.start_indexer()
 
 
 @server.feature(types.INITIALIZED)
@@ -321,13 +341,13 @@ async def did_change_configuration(ls: CodeshellServer, params: types.DidChangeC
 def did_open(ls: CodeshellServer, params: types.DidOpenTextDocumentParams) -> None:
     d = params.text_document
     ls.sources.open(d.uri, d.language_id, d.text)
-    ls.context_changed(d.uri)
+    ls.context_changed()
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
 def did_close(ls: CodeshellServer, params: types.DidCloseTextDocumentParams) -> None:
     ls.sources.close(params.text_document.uri)
-    ls.context_changed(params.text_document.uri)
+    ls.context_changed()
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
@@ -410,7 +430,9 @@ def _param(params: Any, name: str, kind: type) -> Any:
 
 @server.feature(types.SHUTDOWN)
 def shutdown(ls: CodeshellServer, params: Any) -> None:
-    ls.engine.close()
+    # Answered at once: stopping the worker and saving the KV happen on a thread of
+    # their own, and the process waits for them before it exits.
+    ls.close_engine()
 
 
 class _LspLogHandler(logging.Handler):
@@ -487,7 +509,7 @@ def run_serve(args: argparse.Namespace) -> int:
         log.error("serving failed: %s", e)
         code.append(1)
     finally:
-        server.engine.close()
+        server.close_engine().join()
     exit_code = code[0] if code else server.protocol.exit_code or 0
     # Threads still blocked (a request waiting for a model load, the stdin reader) must
     # not hold the process: an editor waits for it to end.

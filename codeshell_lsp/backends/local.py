@@ -34,7 +34,7 @@ from cachetools import LRUCache
 
 from .. import fim
 from ..errors import BackendError, Cancelled
-from ..kvplan import Plan, plan, restorable
+from ..kvplan import MAX_BLOCKS, Plan, plan, restorable
 from ..kvstore import DiskStore, Parked, Snapshot, cache_dir, model_identity
 from ..log import get_logger
 from ..options import CacheSettings, ModelSettings
@@ -48,11 +48,16 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 
+SCRATCH_SEQ = 2  # the first KV sequence that moving extra-context pieces use (0: the prompt, 1: the suffix copy)
+
 
 class LocalBackend:
     def __init__(self, path: Path, m: ModelSettings, cache: CacheSettings | None = None) -> None:
         cache = cache or CacheSettings()
-        self.rt = LlamaRuntime(path, n_ctx=m.context_length, threads=m.threads, gpu_layers=m.gpu_layers, kv_type=m.kv_type)
+        self.rt = LlamaRuntime(
+            path, n_ctx=m.context_length, threads=m.threads, gpu_layers=m.gpu_layers, kv_type=m.kv_type,
+            n_seq=SCRATCH_SEQ + MAX_BLOCKS,
+        )
         self.arch = self.rt.meta("general.architecture") or ""
         self.model_name = self.rt.meta("general.name") or path.stem
         self.fim, self.template_note = fim.bind(
@@ -185,6 +190,10 @@ class LocalBackend:
         """Carry out plan ``p``: keep, move and decode as it says."""
         rt = self.rt
         try:
+            # Extra-context pieces that move: each waits at its new place in a scratch
+            # sequence of its own (moving several in one sequence could run one over another).
+            for seq, b in enumerate(p.blocks, SCRATCH_SEQ):
+                rt.seq_cp(0, seq, b.old, b.old + b.length)
             if p.moved is not None and p.from_prompt:
                 # The body's cells are sequence 0's own: put them (and only them) in
                 # sequence 1 before sequence 0 lets go of them.
@@ -193,6 +202,10 @@ class LocalBackend:
                 rt.seq_cp(0, 1, old, old + len(p.moved))
             rt.seq_rm(0, p.keep, -1)
             del self._cached[p.keep :]
+            for seq, b in enumerate(p.blocks, SCRATCH_SEQ):
+                if b.new != b.old:
+                    rt.seq_add(seq, b.old, b.old + b.length, b.new - b.old)
+            moves = [(b.new, b.length, seq) for seq, b in enumerate(p.blocks, SCRATCH_SEQ)]
             if p.moved is not None and (p.from_prompt or self._chunk is not None):
                 old = p.moved.start - p.shift
                 # Keep in sequence 1 only the cells that match, then move them into place.
@@ -200,14 +213,16 @@ class LocalBackend:
                 rt.seq_rm(1, 0, old)
                 if p.shift:
                     rt.seq_add(1, old, old + len(p.moved), p.shift)
-                self._decode(prompt[p.keep : p.moved.start], cancelled)
-                rt.seq_cp(1, 0, p.moved.start, p.moved.end)
-                self._cached.extend(prompt[p.moved.start : p.moved.end])
-                logits = self._decode(prompt[p.moved.end :], cancelled)
+                moves.append((p.moved.start, len(p.moved), 1))
             else:
                 # The old suffix copy is of no use here: free its cells before they are needed.
                 rt.seq_rm(1, -1, -1)
-                logits = self._decode(prompt[p.keep :], cancelled)
+            for start, length, seq in moves:
+                self._decode(prompt[len(self._cached) : start], cancelled)
+                rt.seq_cp(seq, 0, start, start + length)
+                rt.seq_rm(seq, -1, -1)
+                self._cached.extend(prompt[start : start + length])
+            logits = self._decode(prompt[len(self._cached) :], cancelled)
         except KVCacheFull:
             # Reuse left no room (cells still held for the old prompt): start from an empty cache.
             log.warning("KV cache full while reusing; evaluating the prompt from scratch")
@@ -215,8 +230,10 @@ class LocalBackend:
             p = Plan(0, None, 0, len(prompt), p.save)
             logits = self._decode(prompt, cancelled)
         except BaseException:
-            # Sequence 0 is exact (decode trims an unfinished chunk); the suffix copy may be half-moved.
-            rt.seq_rm(1, -1, -1)
+            # Sequence 0 is exact (decode trims an unfinished chunk); the suffix copy and
+            # the scratch sequences may be half-moved.
+            for seq in range(1, SCRATCH_SEQ + len(p.blocks)):
+                rt.seq_rm(seq, -1, -1)
             self._chunk = self._body = None
             raise
         rt.seq_rm(1, -1, -1)
@@ -241,7 +258,7 @@ class LocalBackend:
         body = prompt.layout.body if prompt.layout else None
         p = plan(
             self._cached, self._chunk, tokens, chunk, reuse=gen.reuse, can_shift=self.rt.can_shift,
-            cached_body=self._body, body=body,
+            cached_body=self._body, body=body, pieces=prompt.layout.pieces if prompt.layout else (),
         )
         self._prompt_evaluated = 0
         try:
@@ -276,7 +293,7 @@ class LocalBackend:
                 raise Cancelled(evaluated=p.evaluated) from None
         t2 = time.perf_counter()
         extra = prompt.layout.extra if prompt.layout else None
-        extra_reused = min(max(p.keep - extra.start, 0), len(extra)) if extra else 0
+        extra_reused = min(max(p.keep - extra.start, 0), len(extra)) + sum(b.length for b in p.blocks) if extra else 0
         return Result(
             text=text,
             extra_evaluated=len(extra) - extra_reused if extra else 0,

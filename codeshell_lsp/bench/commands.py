@@ -8,6 +8,16 @@ from ..options import TEMPLATES
 from ..subcommand import lazy
 
 
+def _sizes(value: str) -> list[int]:
+    try:
+        sizes = [int(v) for v in value.split(",")]
+    except ValueError:
+        sizes = []
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive numbers separated by commas, got {value!r}")
+    return sizes
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -88,6 +98,12 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
         "--typing", action="store_true",
         help="type the traces at a human rhythm without waiting for answers: model runs per keystroke, CPU and "
         "last-keystroke latency with completion.debounceMs 0 vs auto",
+    )
+    latency.add_argument(
+        "--workspace", type=_sizes, metavar="N[,N...]",
+        help="only the workspace-scale run: N open files of real modules with the defaults on (extra context, per-document "
+        "and saved KV): open time, first completion, request p50/p95, cancel/stats/shutdown answer times, RSS "
+        "(e.g. 1,30,300,1000)",
     )
     latency.add_argument("--no-peer", action="store_true", help="skip llama-server (with --documents)")
     latency.add_argument("--json", action="store_true", help="print one JSON object (with every sample)")

@@ -1,5 +1,5 @@
 """`codeshell-lsp bench latency`: which benchmark its flags ask for (``--documents``,
-``--typing``, ``--extra-context`` or the single-file traces), run and reported. Kept apart
+``--typing``, ``--extra-context``, ``--workspace`` or the single-file traces), run and reported. Kept apart
 from the benchmarks so that they do not import each other."""
 
 from __future__ import annotations
@@ -29,6 +29,13 @@ def run_command(args: argparse.Namespace) -> int:
         docs = multifile.run(model, args.threads or 2, args.max_tokens, args.prompt_tokens,
                              args.limit or (24 if args.quick else None), peer=not args.no_peer)
         print(json.dumps(docs) if args.json else multifile.table(docs))
+        return 0
+    if getattr(args, "workspace", None):
+        from . import workspace
+
+        ws = workspace.run(model, args.workspace, args.threads or 2, args.max_tokens, args.prompt_tokens,
+                           args.limit or (6 if args.quick else 40))
+        print(json.dumps(ws) if args.json else workspace.table(ws))
         return 0
     traces = traces_module.load_all()
     limit = args.limit

@@ -249,3 +249,41 @@ def test_a_new_extra_context_evaluates_its_own_tokens_not_the_file_again(tiny_mo
     assert second.prompt_tokens > 300 and new_extra > 20
     assert second.evaluated_tokens <= new_extra + 1  # the chunks and the last prompt token
     assert typed.evaluated_tokens < 10 and same.evaluated_tokens == 1
+
+
+def test_a_changed_extra_context_evaluates_only_the_chunks_that_are_new(tiny_model):
+    from codeshell_lsp.extra_context import Chunk, Extra
+
+    texts = {
+        "m0": "def helper(x):\n    return x * 2\n",
+        "m1": "class Thing:\n    size = 3\n    name = 'thing'\n",
+        "m2": "def other(a, b):\n    return a - b\n",
+        "m3": "LIMIT = 100\nNAMES = ['a', 'b', 'c']\n",
+    }
+
+    def extra(*names: str, changed: str = "") -> Extra:
+        chunks = tuple(
+            Chunk(f"{n}.py", "python", texts[n] + ("# edited\n" if n == changed else ""), (f"{n}.py", -1), "outline")
+            for n in names
+        )
+        return Extra(chunks, 1024, 8, "main.py", "python")
+
+    s = settings()
+    s.cache.completion_cache_size = 0
+    e = Engine.open(tiny_model, s)
+    try:
+        full = e.complete_once(PREFIX, SUFFIX, extra=extra("m0", "m1", "m2", "m3"))
+        dropped = e.complete_once(PREFIX, SUFFIX, extra=extra("m0", "m2", "m3"))  # one chunk left the set
+        before = e.stats.extra_tokens_evaluated
+        edited = e.complete_once(PREFIX, SUFFIX, extra=extra("m0", "m2", "m3", changed="m0"))  # the first one changed
+        edited_cost = e.stats.extra_tokens_evaluated - before
+        back = e.complete_once(PREFIX, SUFFIX, extra=extra("m0", "m2", "m3", changed="m0"))
+    finally:
+        e.close()
+    assert {full.status, dropped.status, edited.status, back.status} == {"ok"}
+    assert full.prompt_tokens > 300
+    # The chunks after the one that left, the heading and the file all move: only the last prompt token is evaluated.
+    assert dropped.evaluated_tokens == 1
+    # A chunk changed at its end costs the tokens from the change on; the chunks after it and the file move.
+    assert 0 < edited_cost <= 12 and edited.evaluated_tokens <= edited_cost + 1
+    assert back.evaluated_tokens == 1

@@ -121,3 +121,37 @@ def test_a_model_that_cannot_shift_does_not_move_the_body():
     old = [1, *range(10, 15), *BODY]
     new = [1, *range(20, 28), *BODY]
     assert plan(old, None, new, None, cached_body=6, body=9, can_shift=False).moved is None
+
+
+def test_extra_pieces_that_the_cache_holds_move_to_their_new_places():
+    a, b, c, head = list(range(10, 30)), list(range(30, 50)), list(range(50, 70)), [7] * 9
+    body = [P, 1, 2, 3, S, *SUFFIX, M]
+    old = a + b + c + head + body
+    new = a + c + head + body  # b left the set
+    pieces = (Span(0, 20), Span(20, 40), Span(40, 49))
+    p = plan(old, None, new, None, cached_body=69, body=49, pieces=pieces)
+    assert p.keep == 20
+    assert [(blk.old, blk.new, blk.length) for blk in p.blocks] == [(40, 20, 20), (60, 40, 9)]
+    assert p.from_prompt and p.moved == Span(49, len(new) - 1)
+    assert p.evaluated == 1
+
+
+def test_a_piece_the_common_prefix_ends_inside_moves_whole():
+    a, b, c = [10, 11, 12] + list(range(20, 37)), [10, 11, 12] + list(range(40, 57)), list(range(60, 80))
+    body = [P, 1, 2, S, *SUFFIX, M]
+    old = a + b + c + body
+    new = b + c + body  # a left; b starts like it
+    p = plan(old, None, new, None, cached_body=60, body=40, pieces=(Span(0, 20), Span(20, 40)))
+    assert p.keep == 0 and [(blk.old, blk.new) for blk in p.blocks] == [(20, 0), (40, 20)]
+    assert p.evaluated == 1
+
+
+def test_blocks_never_come_from_the_suffix_copy_or_overlap():
+    piece = list(range(10, 30))
+    old = piece + piece + [P, 1, S, *SUFFIX, M]
+    new = [5] + piece + piece + [P, 1, S, *SUFFIX, M]
+    pieces = (Span(0, 1), Span(1, 21), Span(21, 41))
+    p = plan(old, None, new, None, cached_body=40, body=41, pieces=pieces)
+    olds = sorted((blk.old, blk.old + blk.length) for blk in p.blocks)
+    assert all(e1 <= s2 for (_, e1), (s2, _) in zip(olds, olds[1:]))
+    assert all(e <= 40 for _, e in olds)
