@@ -30,6 +30,11 @@ from .latency import Sample, _pct, counted, settings_tree
 from .traces import Trace, data_dir, load_all, replay
 
 PROBES = 20  # cancel and stats probes per workspace size
+TIMEOUT_S = 60.0  # a request not answered in this long counts as never answered (the server is then killed)
+
+
+def trace_uri(trace: Trace) -> str:
+    return f"file:///ws/{trace.name}/{trace.file}"
 
 
 def workspace_files(n: int) -> list[tuple[str, str]]:
@@ -79,12 +84,12 @@ async def _one(model: Path, n: int, trace: Trace, tree: dict[str, Any], limit: i
     client.initialized(types.InitializedParams())
 
     async def stats() -> dict[str, Any]:
-        r = await client.protocol.send_request_async("codeshell/stats", {})
+        r = await asyncio.wait_for(client.protocol.send_request_async("codeshell/stats", {}), TIMEOUT_S)
         return r._asdict() if hasattr(r, "_asdict") else dict(r)
 
     def completion(uri: str, line: int, col: int, msg_id: str | None = None) -> Any:
         params = types.CompletionParams(types.TextDocumentIdentifier(uri), types.Position(line, col))
-        return client.protocol.send_request_async(types.TEXT_DOCUMENT_COMPLETION, params, msg_id=msg_id)
+        return asyncio.wait_for(client.protocol.send_request_async(types.TEXT_DOCUMENT_COMPLETION, params, msg_id=msg_id), TIMEOUT_S)
 
     def did_open(uri: str, text: str) -> None:
         client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "python", 1, text)))
@@ -92,12 +97,40 @@ async def _one(model: Path, n: int, trace: Trace, tree: dict[str, Any], limit: i
     # The model first, on a document of its own.
     did_open("file:///ws/warmup.py", "x = 1\n")
     await completion("file:///ws/warmup.py", 1, 0)
-    # N documents: N-1 of the project, then the trace's file.
     files = workspace_files(n - 1)
+    row: dict[str, Any] = {"files": n, "lines": sum(t.count("\n") for _, t in files) + trace.source().count("\n")}
+    try:
+        row.update(await _measure(client, files, trace, limit, stats, completion, did_open, types))
+    except asyncio.TimeoutError:
+        row["stuck"] = f"a request got no answer in {TIMEOUT_S:.0f} s"
+        client._server.kill()  # type: ignore[attr-defined]
+        await client.stop()
+        return row
+    row["rss_mb"], row["peak_rss_mb"] = (round(v, 1) if v else None for v in _rss_mb(pid))
+    # Shutdown while a completion runs: answered at once, whatever the worker does.
+    last = list(replay(trace))[: limit or None][-1]
+    busy = asyncio.ensure_future(completion(trace_uri(trace), *last.cursor))
+    await asyncio.sleep(0.05)
+    t5 = time.perf_counter()
+    try:
+        await asyncio.wait_for(client.shutdown_async(None), TIMEOUT_S)
+        row["shutdown_ms"] = round((time.perf_counter() - t5) * 1000, 1)
+        client.exit(None)
+        await asyncio.wait_for(busy, 10)
+    except Exception:
+        row.setdefault("shutdown_ms", None)
+        client._server.kill()  # type: ignore[attr-defined]
+    await client.stop()
+    return row
+
+
+async def _measure(client: Any, files: list[tuple[str, str]], trace: Trace, limit: int | None,
+                   stats: Any, completion: Any, did_open: Any, types: Any) -> dict[str, Any]:
+    # N documents: N-1 of the project, then the trace's file.
     t0 = time.perf_counter()
     for rel, text in files:
         did_open(f"file:///ws/{rel}", text)
-    uri = f"file:///ws/{trace.name}/{trace.file}"
+    uri = trace_uri(trace)
     did_open(uri, trace.source())
     await stats()
     open_ms = (time.perf_counter() - t0) * 1000
@@ -139,27 +172,14 @@ async def _one(model: Path, n: int, trace: Trace, tree: dict[str, Any], limit: i
         client.protocol.notify("$/cancelRequest", types.CancelParams(id=f"ws-cancel-{k}"))
         try:
             await fut
+        except asyncio.TimeoutError:
+            raise
         except Exception:  # RequestCancelled is the expected answer
             pass
         cancel_ms.append((time.perf_counter() - t4) * 1000)
         client.text_document_did_close(types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(cold)))
-    rss, peak = _rss_mb(pid)
-    # Shutdown while a completion runs: answered at once, whatever the worker does.
-    busy = asyncio.ensure_future(completion(uri, *steps[-1].cursor))
-    await asyncio.sleep(0.05)
-    t5 = time.perf_counter()
-    await client.shutdown_async(None)
-    shutdown_ms = (time.perf_counter() - t5) * 1000
-    client.exit(None)
-    try:
-        await asyncio.wait_for(busy, 10)
-    except Exception:
-        pass
-    await client.stop()
     model_runs = [s.ms for s in samples if not s.cache_hit]
     return {
-        "files": n,
-        "lines": sum(t.count("\n") for _, t in files) + trace.source().count("\n"),
         "open_ms": round(open_ms, 1),
         "first_completion_ms": round(first_ms, 1),
         "requests": len(samples),
@@ -171,9 +191,6 @@ async def _one(model: Path, n: int, trace: Trace, tree: dict[str, Any], limit: i
         "cancel_p50_ms": round(_pct(cancel_ms, 0.5), 1),
         "cancel_p99_ms": round(_pct(cancel_ms, 0.99), 1),
         "stats_while_busy_p99_ms": round(_pct(stats_ms, 0.99), 1),
-        "shutdown_ms": round(shutdown_ms, 1),
-        "rss_mb": round(rss, 1) if rss else None,
-        "peak_rss_mb": round(peak, 1) if peak else None,
     }
 
 
@@ -184,9 +201,9 @@ def run(model: Path, sizes: list[int], threads: int, max_tokens: int, prompt_tok
     for n in sizes:
         print(f"bench workspace: {n} open files ...", file=sys.stderr, flush=True)
         rows.append(asyncio.run(_one(model, n, trace, tree, limit)))
-    base = rows[0]
+    base = rows[0].get("p95_ms")
     for row in rows:
-        row["p95_over_first"] = round(row["p95_ms"] / base["p95_ms"], 2) if base["p95_ms"] else None
+        row["p95_over_first"] = round(row["p95_ms"] / base, 2) if base and row.get("p95_ms") else None
     return {"model": str(model), "trace": trace.name, "settings": tree, "rows": rows}
 
 
@@ -196,9 +213,9 @@ def table(report: dict[str, Any]) -> str:
         ("p50_ms", "p50 ms"), ("p95_ms", "p95 ms"), ("p95_over_first", "p95 / first row"),
         ("evaluated_per_request_mean", "evaluated/request"), ("cancel_p99_ms", "cancel p99 ms"),
         ("stats_while_busy_p99_ms", "stats while busy p99 ms"), ("shutdown_ms", "shutdown ms"),
-        ("rss_mb", "RSS MB"), ("peak_rss_mb", "peak RSS MB"),
+        ("rss_mb", "RSS MB"), ("peak_rss_mb", "peak RSS MB"), ("stuck", "stuck"),
     ]
     out = ["| " + " | ".join(h for _, h in cols) + " |", "|" + "---|" * len(cols)]
     for row in report["rows"]:
-        out.append("| " + " | ".join(str(row.get(k)) for k, _ in cols) + " |")
+        out.append("| " + " | ".join("" if row.get(k) is None else str(row[k]) for k, _ in cols) + " |")
     return "\n".join(out)
