@@ -41,11 +41,11 @@ def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
 MIN_RESTORE = 16  # leading tokens a saved KV must share with the prompt to be worth restoring
 
 
-def restorable(saved: Sequence[int], prompt: Sequence[int], min_tokens: int = MIN_RESTORE) -> bool:
-    """Whether a saved KV state is worth loading for ``prompt``: it shares at least
-    ``min_tokens`` leading tokens with it (the plan then keeps only that common prefix,
-    and the suffix copy where it still matches, token by token)."""
-    return common_prefix(saved, prompt) >= min(min_tokens, len(prompt) - 1) > 0
+def restorable(p: "Plan", min_tokens: int = MIN_RESTORE) -> bool:
+    """Whether a saved KV state is worth loading, given the plan for the prompt over it:
+    it reuses at least ``min_tokens`` (the common prefix, the extra-context pieces that
+    move, and the document part or the suffix copy where they still match, token by token)."""
+    return p.reused >= min(min_tokens, p.total - 1) > 0
 
 
 MAX_BLOCKS = 14  # extra-context pieces moved at most (each needs a scratch KV sequence while it moves)

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 from cachetools import LRUCache
@@ -117,9 +117,16 @@ class LocalBackend:
             tuple(self._cached), self._chunk, rt.seq_state(0), rt.seq_state(1) if self._chunk else b"", self._body
         )
 
-    def _switch(self, document: str | None, prompt: list[int]) -> None:
+    def _plan(self, cached: Sequence[int], chunk: Span | None, body: int | None, prompt: Prompt, reuse: bool = True) -> Plan:
+        layout = prompt.layout
+        return plan(
+            cached, chunk, prompt.tokens, layout.suffix if layout else None, reuse=reuse, can_shift=self.rt.can_shift,
+            cached_body=body, body=layout.body if layout else None, pieces=layout.pieces if layout else (),
+        )
+
+    def _switch(self, document: str | None, prompt: Prompt) -> None:
         """Make ``document``'s KV the one in sequences 0 and 1: park the active document's,
-        bring back this one's from memory or disk where it starts like ``prompt``
+        bring back this one's from memory or disk where ``prompt`` can reuse enough of it
         (``None``: a prompt of no document, evaluated afresh and not kept)."""
         if document == self._active and document is not None:
             return
@@ -131,7 +138,7 @@ class LocalBackend:
         if document is None:
             return
         snap, dirty = parked if parked else (self._disk.load(document) if self._disk else None, False)
-        if snap is None or not restorable(snap.tokens, prompt):
+        if snap is None or not restorable(self._plan(snap.tokens, snap.chunk, snap.body, prompt)):
             return
         t0 = time.perf_counter()
         if not self._restore(snap):
@@ -252,14 +259,10 @@ class LocalBackend:
                 f"the prompt has {len(tokens)} tokens but the context holds {self.context_length}: "
                 "lower completion.promptTokens or raise model.contextLength"
             )
-        chunk = prompt.layout.suffix if prompt.layout else None
-        self._switch(gen.document if gen.reuse else None, tokens)
+        self._switch(gen.document if gen.reuse else None, prompt)
         self._dirty = True
         body = prompt.layout.body if prompt.layout else None
-        p = plan(
-            self._cached, self._chunk, tokens, chunk, reuse=gen.reuse, can_shift=self.rt.can_shift,
-            cached_body=self._body, body=body, pieces=prompt.layout.pieces if prompt.layout else (),
-        )
+        p = self._plan(self._cached, self._chunk, self._body, prompt, gen.reuse)
         self._prompt_evaluated = 0
         try:
             p, logits = self._evaluate(tokens, p, cancelled)

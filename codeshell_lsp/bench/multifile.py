@@ -12,8 +12,8 @@ restart, and llama-server on the same trace.
 - The peer: llama-server's ``/infill`` with ``--cache-reuse 256`` and one slot per
   document on the same prompts.
 
-Extra context (``context.otherFiles``) is off in every mode: it puts chunks of the
-other files before the prefix, so it is measured on its own (``--extra-context``).
+Every mode runs with context from other files on (``context.otherFiles``, the
+default): per-document KV has to hold up with the extra context in front of each file.
 Each server gets a KV directory of its own (``XDG_CACHE_HOME``). Run it with
 ``codeshell-lsp bench latency --documents``.
 """
@@ -40,7 +40,6 @@ SLOTS = 4  # llama-server slots, as many as cache.documents keeps
 def tree_for(documents: int, persist: bool, max_tokens: int, prompt_tokens: int, threads: int) -> dict[str, Any]:
     tree = settings_tree(True, max_tokens, prompt_tokens, threads)
     tree["cache"].update({"documents": documents, "persist": persist})
-    tree["context"] = {"otherFiles": False}
     return tree
 
 

@@ -76,12 +76,19 @@ def test_an_edit_after_the_suffix_start_keeps_the_prefix_only():
     assert p.moved is None and p.keep == len(new) - 2
 
 
-def test_a_saved_state_is_restored_only_when_it_starts_like_the_prompt():
+def test_a_saved_state_is_restored_only_when_the_prompt_reuses_enough_of_it():
+    def worth(saved: list[int], prompt: list[int], **kw) -> bool:
+        return restorable(plan(saved, None, prompt, None, **kw))
+
     saved = [P, *range(1, 100)]
-    assert restorable(saved, [P, *range(1, 50), 7, 8])  # 50 leading tokens in common
-    assert not restorable(saved, [P, *range(1, 10), 7, 8])  # too few to be worth the copy
-    assert not restorable(saved, [S, *range(1, 100)])  # differs from the first token
-    assert restorable([P, 1, 2], [P, 1, 2, 3])  # a prompt shorter than the threshold: all but its last token
+    assert worth(saved, [P, *range(1, 50), 7, 8])  # 50 leading tokens in common
+    assert not worth(saved, [P, *range(1, 10), 7, 8])  # too few to be worth the copy
+    assert not worth(saved, [S, *range(1, 100)])  # differs from the first token
+    assert worth([P, 1, 2], [P, 1, 2, 3])  # a prompt shorter than the threshold: all but its last token
+    # Another first chunk of extra context: the rest of it and the document still move.
+    chunk, body = list(range(300, 340)), list(range(400, 480))
+    assert worth([*range(500, 540), *chunk, *body], [*range(600, 620), *chunk, *body],
+                 cached_body=80, body=60, pieces=(Span(0, 20), Span(20, 60)))
 
 
 BODY = list(range(200, 260))  # the document's own tokens, after the extra context
