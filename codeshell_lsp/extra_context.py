@@ -31,18 +31,23 @@ from __future__ import annotations
 
 import dataclasses
 import heapq
+import json
+import os
 import re
 import threading
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Iterable, Sequence
 from urllib.parse import unquote, urlparse
 
 from .budget import split_lines
 from .context import Cursor
+from .log import get_logger
+
+log = get_logger(__name__)
 
 CHUNK_LINES = 32  # a chunk is at most this many lines (llama.vim: 64)
 OUTLINE_CHARS = 2400  # an outline is cut to this size (about 600 tokens), whole lines
@@ -59,6 +64,7 @@ RANKED_DOCUMENTS = 24  # documents whose chunks are ranked for a request (the re
 DEDUP_POOL = 3  # near-duplicates are looked for among this many times ``limit`` best chunks
 MAX_INDEX_CHARS = 1 << 20  # larger documents give no chunks (a generated or data file, not code to copy from)
 INLINE_INDEX_CHARS = 100_000  # a document opened but not indexed yet is cut at a request up to this size (a few ms)
+SAVED_VERSION = 1  # of the file ``Sources.save`` writes
 MEMO_DOCUMENTS = 64  # documents whose last choice is remembered
 SELECT_BUDGET_MS = 15.0  # the server's time budget for one selection (then the best set so far)
 
@@ -365,6 +371,7 @@ class Sources:
         self._generation = 0  # bumped when a document opens, closes or is first indexed
         self._memo: OrderedDict[str, tuple[tuple[object, ...], tuple[Chunk, ...]]] = OrderedDict()
         self._budget_s = None if budget_ms is None else budget_ms / 1000
+        self._restored: dict[str, tuple[tuple[object, ...], tuple[Chunk, ...]]] = {}  # choices saved by the last run
         self._pending: deque[_Doc] = deque()
         self._wake = threading.Event()
         self._indexer: threading.Thread | None = None
@@ -465,12 +472,51 @@ class Sources:
         if memo is not None and memo[0] == (*key, self._generation):
             self._memo.move_to_end(uri)
             return memo[1]
-        chosen, complete = self._select(uri, imported, uses, query, limit)
+        restored = self._restored.pop(uri, None)
+        if memo is None and restored is not None and restored[0] == key[:4] and self._all_open(restored[1]):
+            # The choice the last run made here, as its saved KV holds it.
+            chosen, complete = restored[1], True
+        else:
+            chosen, complete = self._select(uri, imported, uses, query, limit)
         if complete:  # as of the documents it saw (cutting one into chunks counts as a change)
             self._memo[uri] = ((*key, self._generation), chosen)
             if len(self._memo) > MEMO_DOCUMENTS:
                 self._memo.popitem(last=False)
         return chosen
+
+    def _all_open(self, chunks: Iterable[Chunk]) -> bool:
+        paths = {doc.path for doc in self._docs.values()}
+        return all(c.path in paths for c in chunks)
+
+    def save(self, path: Path) -> None:
+        """Write the remembered choices (private to the user), so that after a restart the
+        first completion in each document chooses what its saved KV holds."""
+        memos = {
+            uri: {"key": list(key[:4]), "chunks": [dataclasses.astuple(c) for c in chosen]}
+            for uri, (key, chosen) in self._memo.items()
+        }
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = path.with_name(f"{path.name}.tmp.{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump({"version": SAVED_VERSION, "memos": memos}, f)
+        os.replace(tmp, path)
+
+    def load(self, path: Path) -> None:
+        """Take the choices a previous run saved (``save``); a missing or unreadable file is no choice."""
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data.get("version") != SAVED_VERSION:
+                return
+            for uri, memo in data["memos"].items():
+                query, imported, uses, limit = memo["key"]
+                key = (query, tuple(tuple(kv) for kv in imported), tuple(uses), limit)
+                chunks = tuple(Chunk(p, lang, text, (o[0], o[1]), kind) for p, lang, text, o, kind in memo["chunks"])
+                self._restored[uri] = (key, chunks)
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as e:
+            log.info("saved context choices in %s not used: %s", path, e)
 
     def _ready(self, doc: _Doc, deadline: float | None) -> _Index | None:
         """``doc``'s chunks as last cut; cut now if there is time and they are missing

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import logging
 import os
 import signal
@@ -17,6 +18,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import Future
+from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import unquote
 
@@ -31,6 +33,7 @@ from .context import index_to_column
 from .engine import Completion, Engine, Status
 from .errors import CodeshellError
 from .extra_context import SELECT_BUDGET_MS, Extra, Sources
+from .kvstore import cache_dir
 from .log import LOGGER_NAME, get_logger
 from .options import Settings, camel, flags_tree, merge
 
@@ -129,11 +132,27 @@ class CodeshellServer(LanguageServer):
         self._closing: threading.Thread | None = None
 
     def close_engine(self) -> threading.Thread:
-        """Stop the engine (and save what it keeps) on a thread; the same thread for every call."""
+        """Stop the engine and save what it keeps (KV, the context chosen per document)
+        on a thread; the same thread for every call."""
         if self._closing is None:
-            self._closing = threading.Thread(target=self.engine.close, name="codeshell-close")
+            self._closing = threading.Thread(target=self._close, name="codeshell-close")
             self._closing.start()
         return self._closing
+
+    def _close(self) -> None:
+        try:
+            self.engine.close()
+        finally:
+            if self.settings.cache.persist and self._initialized:
+                try:
+                    self.sources.save(self.context_file())
+                except OSError as e:
+                    log.warning("could not save the context choices to %s: %s", self.context_file(), e)
+
+    def context_file(self) -> Path:
+        """Where the context chosen per document is kept across restarts (one file per set of workspace folders)."""
+        digest = hashlib.blake2b("\n".join(sorted(self.sources.roots)).encode(), digest_size=8).hexdigest()
+        return cache_dir().parent / "context" / f"{digest}.json"
 
     def configure(self, cli_model: str | None, cli_settings: dict[str, Any]) -> None:
         """The model and settings given on the command line (they win over the editor's)."""
@@ -313,6 +332,8 @@ def initialize(ls: CodeshellServer, params: types.InitializeParams) -> None:
     # Start loading at once; initialize still answers immediately.
     ls.apply_settings(ls._init_options, "initializationOptions")
     ls.sources.roots = [f.uri for f in params.workspace_folders or []] + ([params.root_uri] if params.root_uri else [])
+    if ls.settings.cache.persist:
+        ls.sources.load(ls.context_file())
     ls.sources.start_indexer()
 
 

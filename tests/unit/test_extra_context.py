@@ -302,3 +302,41 @@ def test_the_query_reads_the_same_lines_as_splitting_the_whole_document():
         at = rng.randint(0, len(text))
         cursor = Cursor(text[:at], text[at:])
         assert xc.query_text(cursor) == whole(cursor)
+
+
+def test_after_a_restart_each_document_first_chooses_what_the_last_run_chose(tmp_path):
+    def opened() -> Sources:
+        s = Sources()
+        s.open("file:///p/utils.py", "python", UTILS)
+        s.open("file:///p/other.py", "python", "def lookup_table(registry):\n    return registry.items\n")
+        s.open("file:///p/main.py", "python", MAIN)
+        return s
+
+    before = opened()
+    chosen = before.select("file:///p/main.py", Cursor(MAIN, ""))
+    before.save(tmp_path / "ctx.json")
+    assert oct((tmp_path / "ctx.json").stat().st_mode & 0o777) == "0o600"
+
+    after = opened()
+    after.change("file:///p/utils.py", UTILS + "\ndef later_helper():\n    pass\n", [18])  # edited since
+    after.load(tmp_path / "ctx.json")
+    assert after.select("file:///p/main.py", Cursor(MAIN, "")) == chosen  # what the saved KV holds
+    fresh = opened()
+    fresh.change("file:///p/utils.py", UTILS + "\ndef later_helper():\n    pass\n", [18])
+    assert "later_helper" in fresh.select("file:///p/main.py", Cursor(MAIN, ""))[0].text  # without it: the new text
+
+    moved = opened()
+    moved.load(tmp_path / "ctx.json")
+    elsewhere = Cursor(MAIN.replace("text = utils.", "\n" * 20 + "value = other."), "")
+    assert moved.select("file:///p/main.py", elsewhere) != chosen  # another place: chosen afresh
+
+    gone = Sources()
+    gone.open("file:///p/main.py", "python", MAIN)
+    gone.load(tmp_path / "ctx.json")
+    assert gone.select("file:///p/main.py", Cursor(MAIN, "")) == ()  # its documents are not open
+
+    (tmp_path / "bad.json").write_text("{not json")
+    broken = opened()
+    broken.load(tmp_path / "bad.json")
+    broken.load(tmp_path / "missing.json")
+    assert broken.select("file:///p/main.py", Cursor(MAIN, "")) == chosen
