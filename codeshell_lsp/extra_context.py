@@ -8,8 +8,10 @@ user recently edited in them (didChange), and the document the user just left.
   definition lines (``def``/``class``/``function``/top-level names), which tells a small
   model most compactly which names another module offers.
 - Candidates are ranked by Jaccard similarity of identifier sets against the text
-  around the cursor, with boosts for the outline of a module the current file imports,
-  recent edits and the document just left. As in llama.vim: a chunk more than
+  around the cursor, with boosts for the outline of a module the current file imports
+  and recent edits; the document just left is among the documents whose chunks are
+  ranked at all (it gets no boost of its own: that reshuffled the whole set at every
+  switch, and the KV cache with it). As in llama.vim: a chunk more than
   ``MAX_QUERY_SIMILARITY`` similar to the cursor's own context is dropped (it pushes the
   model to repeat), and one more than ``DUPLICATE_SIMILARITY`` similar to a better one
   is a duplicate.
@@ -20,11 +22,12 @@ user recently edited in them (didChange), and the document the user just left.
   plain definition lines to 15/32, against 10/32 for the file alone; ``bench/crossfile.py``).
 - The prompt stage fits the ranked list into the token budget and lays the chosen
   chunks out in a stable order (``Chunk.place``: usage outlines last, nearest the
-  prefix; the rest by when the document was opened, then line), so the set — and the
+  prefix; the rest by file path, then line), so the set — and the
   KV cache holding it — changes only when the choice does. The ranking query ends on a
   grid line, so typing on the lines since does not change the choice.
 
-Everything but ``Sources`` (the state fed by the server's handlers) is pure.
+Everything but ``Sources`` (the state fed by the server's handlers, see its docstring for
+what keeps it cheap at workspace scale) is pure.
 """
 
 from __future__ import annotations
@@ -59,7 +62,6 @@ DUPLICATE_SIMILARITY = 0.9  # a chunk this similar to a better-ranked one adds n
 IMPORTED_BOOST = 1.0  # the outline of a module the current file imports comes first,
 USE_BOOST = 0.5  # the more so the more often the file uses it (``module.``), up to this much more
 EDIT_BOOST = 0.3  # a chunk the user edited lately (decays with each newer edit)
-LEFT_BOOST = 0.15  # chunks of the document the user just left
 RANKED_DOCUMENTS = 24  # documents whose chunks are ranked for a request (the rest by shared identifiers only)
 DEDUP_POOL = 3  # near-duplicates are looked for among this many times ``limit`` best chunks
 MAX_INDEX_CHARS = 1 << 20  # larger documents give no chunks (a generated or data file, not code to copy from)
@@ -553,7 +555,7 @@ class Sources:
         for _, shared, u, doc, index, stem in docs:
             lines = [(n, age) for age, (eu, n) in enumerate(reversed(edits)) if eu == u]
             for chunk, ids in index.chunks:
-                boost = LEFT_BOOST if u == self._left else 0.0
+                boost = 0.0
                 if chunk.kind == "outline" and stem in imported:
                     alias = imported[stem]
                     boost += IMPORTED_BOOST + USE_BOOST * uses[stem] / 2

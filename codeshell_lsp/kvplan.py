@@ -12,7 +12,8 @@ copy of that prompt's suffix chunk in sequence 1. A new prompt can reuse
   starts like the cached one is shifted from sequence 0 itself, so a new set costs
   its own tokens, not the whole file again.
 
-One of these two moves at most: the one that reuses more. In addition, when the
+When both changed (a keystroke, and another set of chunks), the body moves up to the
+edit and the suffix copy after it. In addition, when the
 extra context changed, each of its pieces (a chunk of another file, or the current
 file's heading) that the cache holds past the common prefix moves to its new place
 (``Plan.blocks``), so a new set costs only the chunks that are new, whatever order
@@ -141,8 +142,16 @@ the extra context's pieces in ``prompt`` (``Layout.pieces``). The last prompt to
     # The body moves out of sequence 0 itself: only cells past what is kept there.
     if can_shift and cached_body is not None and body is not None and keep < body and keep <= cached_body:
         n = common_prefix(cached[cached_body:], prompt[body : total - 1])
+        suffix = best.moved
         if n >= min_chunk and n > len(best.moved or ()):
             best = Plan(keep, Span(body, body + n), body - cached_body, total, save, from_prompt=True)
+        if suffix is not None and cached_chunk is not None and save is not None:
+            # Both: the body up to the edit as a block (its cells are sequence 0's alone
+            # before the suffix chunk), and the suffix copy after it.
+            nb = min(n, cached_chunk.start - cached_body, suffix.start - body)
+            if nb >= min_chunk and nb + len(suffix) > len(best.moved or ()):
+                block = Block(cached_body, body, nb)
+                best = Plan(keep, suffix, save.start - cached_chunk.start, total, save, blocks=(block,))
     if can_shift and pieces:
         # Only cells past the common prefix and before the document part (or the suffix
         # copy, whose cells sequence 1 shares) can move. A piece the common prefix ends
@@ -155,5 +164,5 @@ the extra context's pieces in ``prompt`` (``Layout.pieces``). The last prompt to
             if lo == best.keep or (blocks and blocks[0].new == lo):
                 break
         if blocks:
-            best = dataclasses.replace(best, keep=lo, blocks=blocks)
+            best = dataclasses.replace(best, keep=lo, blocks=blocks + best.blocks)
     return best

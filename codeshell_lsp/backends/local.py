@@ -296,7 +296,9 @@ class LocalBackend:
                 raise Cancelled(evaluated=p.evaluated) from None
         t2 = time.perf_counter()
         extra = prompt.layout.extra if prompt.layout else None
-        extra_reused = min(max(p.keep - extra.start, 0), len(extra)) + sum(b.length for b in p.blocks) if extra else 0
+        extra_reused = (
+            min(max(p.keep - extra.start, 0), len(extra)) + sum(b.length for b in p.blocks if b.new < extra.end) if extra else 0
+        )
         return Result(
             text=text,
             extra_evaluated=len(extra) - extra_reused if extra else 0,

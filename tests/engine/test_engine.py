@@ -287,3 +287,26 @@ def test_a_changed_extra_context_evaluates_only_the_chunks_that_are_new(tiny_mod
     # A chunk changed at its end costs the tokens from the change on; the chunks after it and the file move.
     assert 0 < edited_cost <= 12 and edited.evaluated_tokens <= edited_cost + 1
     assert back.evaluated_tokens == 1
+
+
+def test_a_keystroke_that_comes_with_another_set_of_chunks_evaluates_the_new_chunks_and_the_key(tiny_model):
+    from codeshell_lsp.extra_context import Chunk, Extra
+
+    def extra(text: str) -> Extra:
+        return Extra((Chunk("m.py", "python", text, ("m.py", -1), "outline"),), 512, 4, "main.py", "python")
+
+    s = settings()
+    s.cache.completion_cache_size = 0
+    e = Engine.open(tiny_model, s)
+    try:
+        e.complete_once(PREFIX, SUFFIX, extra=extra("def helper(x):\n    return x * 2\n"))
+        before = e.stats.extra_tokens_evaluated
+        typed = e.complete_once(PREFIX + "y", SUFFIX, extra=extra("class Thing:\n    size = 3\n"))
+        new_extra = e.stats.extra_tokens_evaluated - before
+        again = e.complete_once(PREFIX + "yz", SUFFIX, extra=extra("class Thing:\n    size = 3\n"))
+    finally:
+        e.close()
+    assert typed.status == again.status == "ok"
+    # The file's prefix (up to the typed key) and its suffix both move: the new chunk, the key and the last token.
+    assert typed.evaluated_tokens <= new_extra + 3 and typed.cached_tokens > 300
+    assert again.evaluated_tokens < 5

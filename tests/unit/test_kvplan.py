@@ -110,7 +110,7 @@ def test_the_body_moves_only_from_past_what_sequence_0_keeps():
     assert p.moved is None and p.keep == 2
 
 
-def test_the_larger_of_suffix_chunk_and_body_is_moved():
+def test_the_body_up_to_the_edit_and_the_suffix_chunk_both_move():
     prefix = list(range(300, 360))  # longer than the suffix chunk: the body reuses more
     old_tokens, old_chunk = fim(prefix, SUFFIX)
     old = [1, 50, 51, *old_tokens]  # BOS and two extra tokens before the FIM prompt
@@ -119,7 +119,9 @@ def test_the_larger_of_suffix_chunk_and_body_is_moved():
     cached_chunk = Span(old_chunk.start + 3, old_chunk.end + 3)
     chunk = Span(new_chunk.start + 2, new_chunk.end + 2)
     p = plan(old, cached_chunk, new, chunk, cached_body=3, body=2)
-    assert p.from_prompt and p.moved == Span(2, 2 + 1 + len(prefix)) and p.shift == -1  # <P> and the prefix
+    assert [(b.old, b.new, b.length) for b in p.blocks] == [(3, 2, 1 + len(prefix))]  # <P> and the prefix
+    assert not p.from_prompt and p.moved == chunk  # and the suffix copy
+    assert p.evaluated == 3  # the new extra token, the typed one and <fim_middle>
     p = plan(old, cached_chunk, new, chunk)  # without body positions: the suffix chunk only
     assert not p.from_prompt and p.moved == chunk
 
@@ -162,3 +164,16 @@ def test_blocks_never_come_from_the_suffix_copy_or_overlap():
     olds = sorted((blk.old, blk.old + blk.length) for blk in p.blocks)
     assert all(e1 <= s2 for (_, e1), (s2, _) in zip(olds, olds[1:]))
     assert all(e <= 40 for _, e in olds)
+
+
+def test_a_keystroke_with_another_set_of_chunks_moves_the_body_and_the_suffix():
+    head_old, head_new = list(range(10, 30)), list(range(40, 70))
+    prefix = list(range(300, 340))
+    old = [*head_old, P, *prefix, S, *SUFFIX, M]
+    new = [*head_new, P, *prefix, 7, S, *SUFFIX, M]  # one token typed at the cursor
+    old_chunk = Span(20 + 1 + len(prefix), 20 + 1 + len(prefix) + 1 + len(SUFFIX))
+    new_chunk = Span(30 + 1 + len(prefix) + 1, 30 + 1 + len(prefix) + 2 + len(SUFFIX))
+    p = plan(old, old_chunk, new, new_chunk, cached_body=20, body=30, pieces=(Span(0, 30),))
+    assert [(b.old, b.new, b.length) for b in p.blocks] == [(20, 30, 1 + len(prefix))]  # <P> and the prefix
+    assert p.moved == Span(new_chunk.start, new_chunk.end) and not p.from_prompt  # the suffix copy
+    assert p.evaluated == 30 + 1 + 1  # the new chunks, the typed token and <fim_middle>
