@@ -358,9 +358,12 @@ class Sources:
     (``start_indexer``; without one, ``select`` does it within its time budget); a
     request ranks documents by the identifiers they share with the cursor's context
     and chunks only in the best ``RANKED_DOCUMENTS``; and the choice for a document is
-    remembered until its cursor context, imports, the open documents or the places
-    edited elsewhere change — so returning to a file finds the same chunks (as they
-    read when chosen) and the KV cache that holds them.
+    remembered until its cursor context, imports or the open documents change — not
+    when the user edits elsewhere and comes back: returning to a file finds the same
+    chunks (as they read when chosen) and the KV cache that holds them, and recent edits
+    elsewhere weigh in at its next choice. (Letting them in at once re-evaluated the
+    ~900 tokens of a new set at each first return on the multi-file trace: seconds of a
+    7B model on a laptop, for every switch.)
     """
 
     def __init__(self, budget_ms: float | None = None) -> None:
@@ -466,16 +469,15 @@ class Sources:
         around = cursor.prefix[-20000:] + cursor.suffix[:5000]
         # How much the file uses each import, in steps of 10 uses (0-2), so typing ``module.`` does not reorder the ranking.
         uses = {stem: min(around.count(f"{alias or stem}.") // 10, 2) for stem, alias in imported.items()}
-        # What the choice depends on; not the other documents' texts (a return to this
-        # document finds the chunks it had, as they read then) nor the document just left.
-        edited = frozenset((u, n // CHUNK_LINES) for u, n in self._edits if u != uri)
-        key = (query, tuple(imported.items()), tuple(uses.values()), limit, edited)
+        # What the choice depends on; not the other documents' texts or edits (a return
+        # to this document finds the chunks it had, as they read then).
+        key = (query, tuple(imported.items()), tuple(uses.values()), limit)
         memo = self._memo.get(uri)
         if memo is not None and memo[0] == (*key, self._generation):
             self._memo.move_to_end(uri)
             return memo[1]
         restored = self._restored.pop(uri, None)
-        if memo is None and restored is not None and restored[0] == key[:4] and self._all_open(restored[1]):
+        if memo is None and restored is not None and restored[0] == key and self._all_open(restored[1]):
             # The choice the last run made here, as its saved KV holds it.
             chosen, complete = restored[1], True
         else:
@@ -494,7 +496,7 @@ class Sources:
         """Write the remembered choices (private to the user), so that after a restart the
         first completion in each document chooses what its saved KV holds."""
         memos = {
-            uri: {"key": list(key[:4]), "chunks": [dataclasses.astuple(c) for c in chosen]}
+            uri: {"key": list(key[:-1]), "chunks": [dataclasses.astuple(c) for c in chosen]}
             for uri, (key, chosen) in self._memo.items()
         }
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

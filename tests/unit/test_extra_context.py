@@ -130,7 +130,7 @@ def test_a_chunk_that_copies_the_cursor_context_is_dropped_and_near_duplicates_o
     assert len(lines) == 1
 
 
-def test_recent_edits_and_the_document_just_left_are_boosted():
+def test_recent_edits_are_boosted_at_the_next_choice():
     s = Sources()
     s.open("file:///a.py", "python", "def alpha_one():\n    pass\n")
     s.open("file:///b.py", "python", "def beta_two():\n    pass\n")
@@ -139,7 +139,9 @@ def test_recent_edits_and_the_document_just_left_are_boosted():
     assert s.select("file:///c.py", cursor) == ()  # nothing in common, nothing recent
     s.change("file:///b.py", "def beta_two():\n    return 2\n", [1])
     s.focus("file:///c.py")
-    got = s.select("file:///c.py", cursor)
+    assert s.select("file:///c.py", cursor) == ()  # back in c: its choice (and KV) as it was
+    moved = Cursor("x = 1\n" * (xc.QUERY_GRID + 1), "")  # the cursor's context moved on
+    got = s.select("file:///c.py", moved)
     assert got and all(c.path == "b.py" for c in got)
 
 
@@ -261,8 +263,12 @@ def test_the_choice_is_remembered_until_something_it_depends_on_changes():
     s.change("file:///p/main.py", MAIN + "x", [4])  # typing in the current file: same choice, not recomputed
     assert s.select("file:///p/main.py", Cursor(MAIN + "x", "")) is first
     s.change("file:///p/utils.py", UTILS + "\ndef extra_helper():\n    pass\n", [18])
-    again = s.select("file:///p/main.py", Cursor(MAIN + "x", ""))
+    assert s.select("file:///p/main.py", Cursor(MAIN + "x", "")) is first  # back from an edit elsewhere: kept
+    s.open("file:///p/other.py", "python", "def lookup_table(registry):\n    return registry.items\n")
+    again = s.select("file:///p/main.py", Cursor(MAIN + "x", ""))  # a document opened: chosen again
     assert again is not first and "utils.extra_helper()" in again[0].text
+    moved = MAIN.replace("def start", "\n" * xc.QUERY_GRID + "def start")
+    assert s.select("file:///p/main.py", Cursor(moved + "x", "")) is not again  # the cursor's context moved
 
 
 def test_selecting_a_prompt_tokenizes_nothing_and_keys_it_like_the_assembled_one():
