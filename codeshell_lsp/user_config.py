@@ -216,12 +216,11 @@ def parse_value(key: str, raw: str) -> tuple[Leaf, Any]:
         candidates.insert(0, tomllib.loads(f"v = {raw}")["v"])
     except tomllib.TOMLDecodeError:
         pass
-    problems: list[str] = []
-    for value in candidates:
-        problems = _leaf_problems(leaf, value)
-        if not problems:
+    problems = [_leaf_problems(leaf, value) for value in candidates]
+    for value, found in zip(candidates, problems):
+        if not found:
             return leaf, value
-    raise UsageError(re.sub(r"; using the default .*$", "", problems[0]))
+    raise UsageError(re.sub(r"; using the default .*$", "", problems[0][0]))
 
 
 def set_value(key: str, raw: str, path: Path | None = None) -> Path:
