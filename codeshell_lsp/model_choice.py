@@ -15,13 +15,17 @@ from pathlib import Path
 from . import registry, user_config
 from .model_file import ENV_VAR, embedded_model_path
 
-EMBEDDED_ORIGIN = "the embedded default (no model chosen: `codeshell-lsp models install gemma --default` for a real one)"
+EMBEDDED_ORIGIN = "the embedded default: no model chosen at any level (`codeshell-lsp models install gemma --default` makes a real one the default)"
 
 
 def resolve_model(explicit: str | os.PathLike[str] | None = None, setting: str | None = None) -> tuple[Path, str]:
-    """(path, the level that chose it, in words). A named model that is not installed
+    """(path, why: "chosen by" the level that chose it, in words). A named model that is not installed
     raises ModelNotFoundError saying how to install it."""
-    levels = ((explicit, "--model"), (setting, "the model.path setting"), (os.environ.get(ENV_VAR), f"${ENV_VAR}"))
+    levels = (
+        (explicit, "chosen by --model"),
+        (setting, "chosen by the model.path setting"),
+        (os.environ.get(ENV_VAR), f"chosen by ${ENV_VAR}"),
+    )
     for value, origin in levels:
         if value:
             return _path(os.fspath(value), origin), origin

@@ -140,7 +140,7 @@ def run_command(args: argparse.Namespace) -> int:
         for r in rows:
             print("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1])
         path, origin = resolve_model()
-        print(f"\na bare codeshell-lsp uses {path}, chosen by {origin}")
+        print(f"\na bare codeshell-lsp uses {path}, {origin}")
         return 0
     entry = lookup(args.name)
     if args.models == "install":

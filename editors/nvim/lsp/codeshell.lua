@@ -21,7 +21,9 @@ return {
   -- settings.codeshell (answered when the server asks workspace/configuration; it wins).
   init_options = {
     model = {
-      -- GGUF file; empty: $CODESHELL_LSP_MODEL, then the model shipped with the server.
+      -- GGUF file or model name (gemma, embedded); empty: $CODESHELL_LSP_MODEL, then the
+      -- user config's (`codeshell-lsp models install gemma --default`), then the model
+      -- shipped with the server.
       path = '',
     },
     completion = {
