@@ -36,8 +36,10 @@ the user config's (`codeshell-lsp models install gemma --default'), then the mod
 with the server."
   :type '(choice (const :tag "Server default" nil) file (string :tag "Model name")))
 
-(defcustom codeshell-lsp-options '(:completion (:maxTokens 64 :multiline "auto"))
-  "Other settings sent as initializationOptions, as a plist of the README's settings tree.
+(defcustom codeshell-lsp-options nil
+  "Other settings sent as initializationOptions, as a plist of the README's settings tree,
+e.g. '(:completion (:maxTokens 64)).  They go over the user config file
+(~/.config/codeshell-lsp/config.toml): set here only what Emacs should do differently.
 `codeshell-lsp-model', when set, is added as :model (:path ...)."
   :type 'plist)
 

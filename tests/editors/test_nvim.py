@@ -79,9 +79,10 @@ def test_nvim_starts_the_server_from_the_config(nvim):
     assert (major, minor) >= (0, 11)
     # Neovim offers utf-8 first; the server must agree for the non-ASCII line to work.
     assert nvim["encoding"] == "utf-8"
-    # The driver's vim.lsp.config() override merged into lsp/codeshell.lua's init_options.
-    assert nvim["init_options"]["completion"]["multiline"] == "auto"
-    assert nvim["init_options"]["model"]["threads"] == 1
+    # The driver's vim.lsp.config() override, and nothing else: lsp/codeshell.lua sends no
+    # values of its own, so the user config counts.
+    assert nvim["init_options"]["completion"] == {"maxTokens": 16}
+    assert nvim["init_options"]["model"]["threads"] == 1 and set(nvim["init_options"]) == {"model", "completion"}
 
 
 def test_nvim_popup_shows_the_servers_completion(nvim):
@@ -169,7 +170,7 @@ def test_nvim_with_no_model_setting_shows_a_real_suggestion_and_tab_accepts_it(g
         None, tmp_path, "bare", source_text=CLASS_SOURCE, default_model=gemma,
         CODESHELL_TEST_TYPE=CLASS_TYPED, CODESHELL_TEST_POPUP_MS="90000",
     )
-    assert not report["init_options"]["model"].get("path")
+    assert report["init_options"] == {}  # nothing at all
     step = report["steps"]["bare"]
     typed = _text(step["typed"])
     assert typed == CLASS_SOURCE + CLASS_TYPED
