@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import realmodel
-from .errors import ModelNotFoundError, UsageError
+from .errors import ModelNotFoundError
 from .model_file import embedded_model_path
 
 
@@ -72,13 +72,6 @@ MODELS: dict[str, Entry] = {
         ),
     )
 }
-
-
-def lookup(name: str) -> Entry:
-    entry = MODELS.get(name)
-    if entry is None:
-        raise UsageError(f"unknown model {name!r}: choose one of {', '.join(MODELS)}")
-    return entry
 
 
 def named_path(value: str, origin: str) -> Path | None:
@@ -139,10 +132,13 @@ def run_command(args: argparse.Namespace) -> int:
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
         for r in rows:
             print("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1])
-        path, origin = resolve_model()
-        print(f"\na bare codeshell-lsp uses {path}, {origin}")
+        try:
+            path, origin = resolve_model()
+            print(f"\na bare codeshell-lsp uses {path}, {origin}")
+        except ModelNotFoundError as e:
+            print(f"\na bare codeshell-lsp has no model: {e}")
         return 0
-    entry = lookup(args.name)
+    entry = MODELS[args.name]  # argparse checked the name
     if args.models == "install":
         print(entry.install(args.force))
         if args.default:

@@ -11,20 +11,8 @@ import pytest
 
 from codeshell_lsp.postprocess import junk
 
-from .conftest import (
-    CLASS_SOURCE,
-    CLASS_TYPED,
-    HERE,
-    REPO,
-    SOURCE,
-    apply_edit,
-    editor_env,
-    end_of_edit,
-    install_default_model,
-    slow_server,
-    tool,
-    unavailable,
-)
+from .conftest import CLASS_SOURCE, CLASS_TYPED, HERE, REPO, SOURCE, apply_edit
+from .conftest import editor_env, end_of_edit, install_default_model, slow_server, tool, unavailable
 
 pytestmark = pytest.mark.model
 

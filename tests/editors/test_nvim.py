@@ -11,20 +11,8 @@ import pytest
 
 from codeshell_lsp.postprocess import junk
 
-from .conftest import (
-    CLASS_SOURCE,
-    CLASS_TYPED,
-    CURSOR_LINE,
-    HERE,
-    REPO,
-    SOURCE,
-    apply_edit,
-    editor_env,
-    end_of_edit,
-    install_default_model,
-    slow_server,
-    tool,
-)
+from .conftest import CLASS_SOURCE, CLASS_TYPED, CURSOR_LINE, HERE, REPO, SOURCE
+from .conftest import apply_edit, editor_env, end_of_edit, install_default_model, slow_server, tool
 
 pytestmark = pytest.mark.model
 

@@ -81,3 +81,11 @@ def test_a_name_is_not_a_path():
     assert registry.named_path("models/gemma.gguf", "--model") is None
     assert registry.named_path("embedded", "--model") == embedded_model_path()
     assert isinstance(registry.named_path("embedded", "--model"), Path)
+
+
+def test_list_says_when_the_default_model_is_not_installed(fake_gemma, capsys):
+    user_config.set_value("model.path", "gemma")
+    assert run("list") == 0
+    out = capsys.readouterr().out
+    assert "a bare codeshell-lsp has no model: model 'gemma' (chosen by the user config" in out
+    assert "codeshell-lsp models install gemma" in out
