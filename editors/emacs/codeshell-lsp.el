@@ -7,7 +7,7 @@
 ;; Use: put this file on your `load-path' and add to your init file
 ;;
 ;;   (require 'codeshell-lsp)
-;;   (setq codeshell-lsp-model "~/models/codeshell-7b-chat-q4_0.gguf") ; optional
+;;   (setq codeshell-lsp-model "~/models/codeshell-7b-chat-q4_0.gguf") ; optional (else the user config's)
 ;;   (add-hook 'python-mode-hook #'eglot-ensure)                        ; optional
 ;;
 ;; or copy the two forms marked "the setup" below.  Then `M-x eglot' in a buffer of
@@ -31,11 +31,15 @@
   :type '(repeat string))
 
 (defcustom codeshell-lsp-model nil
-  "GGUF model file; nil: $CODESHELL_LSP_MODEL, then the model shipped with the server."
-  :type '(choice (const :tag "Server default" nil) file))
+  "GGUF model file or model name (\"gemma\", \"embedded\"); nil: $CODESHELL_LSP_MODEL, then
+the user config's (`codeshell-lsp models install gemma --default'), then the model shipped
+with the server."
+  :type '(choice (const :tag "Server default" nil) file (string :tag "Model name")))
 
-(defcustom codeshell-lsp-options '(:completion (:maxTokens 64 :multiline "auto"))
-  "Other settings sent as initializationOptions, as a plist of the README's settings tree.
+(defcustom codeshell-lsp-options nil
+  "Other settings sent as initializationOptions, as a plist of the README's settings tree,
+e.g. '(:completion (:maxTokens 64)).  They go over the user config file
+(~/.config/codeshell-lsp/config.toml): set here only what Emacs should do differently.
 `codeshell-lsp-model', when set, is added as :model (:path ...)."
   :type 'plist)
 
@@ -52,7 +56,9 @@
     (when codeshell-lsp-model
       (setq options (plist-put options :model
                                (plist-put (copy-tree (plist-get options :model))
-                                          :path (expand-file-name codeshell-lsp-model)))))
+                                          :path (if (string-match-p "/" codeshell-lsp-model)
+                                                    (expand-file-name codeshell-lsp-model)
+                                                  codeshell-lsp-model)))))
     (or options eglot--{})))
 
 ;; The setup: Eglot starts codeshell-lsp for these modes with these options.

@@ -14,7 +14,8 @@
 -- runs one completion per document, and a newer request supersedes the older, so
 -- asking for both on each keystroke would make them cancel each other.
 
--- Your model (else $CODESHELL_LSP_MODEL, else the server's default model):
+-- Another model in Neovim only (else $CODESHELL_LSP_MODEL, else the user config's, as
+-- `codeshell-lsp models install gemma --default` wrote it, else the embedded model):
 -- vim.lsp.config('codeshell', {
 --   init_options = { model = { path = vim.fn.expand('~/models/codeshell-7b-chat-q4_0.gguf') } },
 -- })

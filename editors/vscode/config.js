@@ -15,13 +15,28 @@ function serverCommand(tree) {
   return { command, args: ['serve', '--stdio', ...extra] };
 }
 
-/** The settings tree the server understands (initializationOptions, workspace/configuration). */
-function serverSettings(tree) {
-  const out = {};
-  for (const [key, value] of Object.entries(tree || {})) {
-    if (!EXTENSION_KEYS.includes(key) && value !== null && value !== undefined) out[key] = value;
-  }
-  return out;
+/**
+ * The settings tree the server understands (initializationOptions, workspace/configuration):
+ * only the keys `isSet(dottedKey)` says the user set. VS Code fills in every default, and a
+ * default sent to the server would hide the user config file it reads under the editor's
+ * settings (~/.config/codeshell-lsp/config.toml).
+ */
+function serverSettings(tree, isSet = () => true) {
+  const pick = (node, prefix) => {
+    const out = {};
+    for (const [key, value] of Object.entries(node || {})) {
+      const path = prefix ? `${prefix}.${key}` : key;
+      if ((!prefix && EXTENSION_KEYS.includes(key)) || value === null || value === undefined) continue;
+      if (typeof value === 'object' && !Array.isArray(value)) {
+        const inner = pick(value, path);
+        if (Object.keys(inner).length) out[key] = inner;
+      } else if (isSet(path)) {
+        out[key] = value;
+      }
+    }
+    return out;
+  };
+  return pick(tree, '');
 }
 
 /** Where completions are shown: 'inline' (ghost text), 'suggest' (suggest widget) or 'both'. */

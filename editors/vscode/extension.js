@@ -28,6 +28,13 @@ function settingsTree() {
   return JSON.parse(JSON.stringify(vscode.workspace.getConfiguration().get('codeshell') || {}));
 }
 
+// Whether the user set `codeshell.<key>` anywhere (user, workspace or folder settings),
+// rather than VS Code filling in its default.
+function userSet(key) {
+  const i = vscode.workspace.getConfiguration('codeshell').inspect(key);
+  return !!i && [i.globalValue, i.workspaceValue, i.workspaceFolderValue].some((v) => v !== undefined);
+}
+
 // Acceptance statistics stay on this machine: they go to the local server only, which
 // counts them in codeshell/stats. Nothing is sent while the client is not running.
 function tellServer(method, params) {
@@ -71,7 +78,7 @@ function createClient() {
   const run = { command, args, transport: TransportKind.stdio };
   return new LanguageClient('codeshell', 'CodeShell LSP', { run, debug: run }, {
     documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
-    initializationOptions: serverSettings(tree),
+    initializationOptions: serverSettings(tree, userSet),
     outputChannel: output,
     middleware: {
       workspace: {
@@ -79,7 +86,7 @@ function createClient() {
         configuration: async (params, token, next) => {
           const result = await next(params, token);
           return Array.isArray(result)
-            ? result.map((r, i) => (params.items[i].section === 'codeshell' ? serverSettings(r) : r))
+            ? result.map((r, i) => (params.items[i].section === 'codeshell' ? serverSettings(r, userSet) : r))
             : result;
         },
       },
@@ -184,7 +191,7 @@ async function activate(context) {
       } else if (e.affectsConfiguration('codeshell') && client) {
         output.info('codeshell.* changed: sending the settings to the server');
         await client.sendNotification(DidChangeConfigurationNotification.type, {
-          settings: { codeshell: serverSettings(settingsTree()) },
+          settings: { codeshell: serverSettings(settingsTree(), userSet) },
         });
       }
     }),

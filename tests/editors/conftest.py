@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -57,6 +58,29 @@ def editor_env(home: Path) -> dict[str, str]:
         XDG_CACHE_HOME=str(home / ".cache"),
     )
     return env
+
+
+# The README's steps with no model setting at all: the cursor at the end, the test types
+# `self.` there (a new user's first try; the embedded model's text is dropped there).
+CLASS_SOURCE = "class Point:\n    def __init__(self, x, y):\n        self.x = x\n        "
+CLASS_TYPED = "self."
+
+
+def install_default_model(env: dict[str, str], gemma: Path) -> Path:
+    """The README's `codeshell-lsp models install gemma --default`, run in ``env`` (a fresh
+    config folder); the assembled file is linked into its cache first, so the command
+    checks it instead of assembling 253 MB again. Returns the user config it wrote."""
+    models = Path(env["XDG_CACHE_HOME"]) / "codeshell-lsp" / "models"
+    models.mkdir(parents=True, exist_ok=True)
+    (models / gemma.name).symlink_to(gemma)
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "codeshell-lsp"), "models", "install", "gemma", "--default"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    config = Path(env["XDG_CONFIG_HOME"]) / "codeshell-lsp" / "config.toml"
+    assert 'path = "gemma"' in config.read_text(encoding="utf-8")
+    return config
 
 
 def slow_server(folder: Path, seconds: float) -> Path:

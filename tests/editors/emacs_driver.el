@@ -84,6 +84,23 @@
     (setq driver-out (plist-put driver-out :stats (codeshell-lsp-stats)))
     (eglot-shutdown (eglot-current-server))))
 
+(defun driver-bare ()
+  "The README's setup as it is, no model setting anywhere: type at the end of the file, C-M-i."
+  ;; A cold real model on a busy machine answers the first request in more than 10 s.
+  (setq jsonrpc-default-request-timeout 90)
+  (find-file (getenv "CODESHELL_TEST_FILE"))
+  (goto-char (point-max))
+  (insert (getenv "CODESHELL_TEST_TYPE"))
+  (apply #'eglot (eglot--guess-contact))
+  (let ((server (eglot-current-server))
+        (before (driver-buffer-text)))
+    (setq driver-out (plist-put driver-out :init_options (codeshell-lsp-initialization-options server)))
+    (setq driver-out (plist-put driver-out :keys (key-description (where-is-internal #'codeshell-lsp-complete nil t))))
+    (execute-kbd-macro (kbd "C-M-i"))
+    (setq driver-out (plist-put driver-out :bare (list :before before :after (driver-buffer-text))))
+    (setq driver-out (plist-put driver-out :stats (codeshell-lsp-stats)))
+    (eglot-shutdown server)))
+
 (defun driver-partial ()
   "C-c <right> then C-c <down>: the next word, then the next line of the suggestion."
   (driver-setup)
@@ -104,6 +121,7 @@
       (pcase (getenv "CODESHELL_TEST_SCENARIO")
         ("early" (driver-early))
         ("partial" (driver-partial))
+        ("bare" (driver-bare))
         (_ (driver-main)))
       (driver-finish nil))
   (error (driver-finish (error-message-string err))))

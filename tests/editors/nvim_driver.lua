@@ -6,6 +6,8 @@
 
 local out = { steps = {} }
 local buf
+-- How long a popup may take (a cold real model on a busy machine takes longer).
+local POPUP_MS = tonumber(vim.env.CODESHELL_TEST_POPUP_MS) or 15000
 
 local function finish(err)
   out.error = err
@@ -54,7 +56,7 @@ local function scenario(name, row, keys, next)
   step.before = lines()
   step.tick = vim.b[buf].changedtick
   vim.api.nvim_input(keys)
-  poll(name .. ': the completion popup', 15000, popup_items, function(info)
+  poll(name .. ': the completion popup', POPUP_MS, popup_items, function(info)
     step.mode = vim.api.nvim_get_mode().mode
     step.typed = lines()
     step.popup = {}
@@ -79,11 +81,8 @@ local function scenario(name, row, keys, next)
   end)
 end
 
--- Opens the test file with the test model and waits for the client (nil: gave up).
-local function attach()
-  vim.lsp.config('codeshell', {
-    init_options = { model = { path = vim.env.CODESHELL_TEST_MODEL, threads = 1 }, completion = { maxTokens = 16 } },
-  })
+-- Opens the test file and waits for the client (nil: gave up).
+local function open_attached()
   vim.cmd.edit(vim.env.CODESHELL_TEST_FILE)
   buf = vim.api.nvim_get_current_buf()
   local client
@@ -95,6 +94,30 @@ local function attach()
     return nil
   end
   return client
+end
+
+-- The same with the test model.
+local function attach()
+  vim.lsp.config('codeshell', {
+    init_options = { model = { path = vim.env.CODESHELL_TEST_MODEL, threads = 1 }, completion = { maxTokens = 16 } },
+  })
+  return open_attached()
+end
+
+-- The README's setup as it is, no model setting anywhere: type `self.` at the end of
+-- the file (the `.` asks by itself), wait for the popup, accept it with <Tab>.
+local function bare()
+  local client = open_attached()
+  if not client then
+    return
+  end
+  out.init_options = client.config.init_options
+  out.encoding = client.offset_encoding
+  scenario('bare', vim.api.nvim_buf_line_count(buf), 'A' .. vim.env.CODESHELL_TEST_TYPE, function()
+    local stats = client:request_sync('codeshell/stats', {}, 5000, buf)
+    out.stats = stats and stats.result
+    finish(nil)
+  end)
 end
 
 local function main()
@@ -185,7 +208,7 @@ local function partial()
   end)
 end
 
-local scenarios = { early = early, partial = partial }
+local scenarios = { early = early, partial = partial, bare = bare }
 local ok, err = pcall(scenarios[vim.env.CODESHELL_TEST_SCENARIO or ''] or main)
 if not ok then
   finish(tostring(err))

@@ -9,24 +9,33 @@ from typing import Any
 
 import pytest
 
-from .conftest import HERE, REPO, SOURCE, apply_edit, editor_env, end_of_edit, slow_server, tool, unavailable
+from codeshell_lsp.postprocess import junk
+
+from .conftest import CLASS_SOURCE, CLASS_TYPED, HERE, REPO, SOURCE, apply_edit
+from .conftest import editor_env, end_of_edit, install_default_model, slow_server, tool, unavailable
 
 pytestmark = pytest.mark.model
 
 
-def run_emacs(tiny_model: Path, tmp: Path, scenario: str = "", **env_extra: str) -> dict[str, Any]:
-    """One batch Emacs session (tests/editors/emacs_driver.el, ``scenario``) and its report."""
+def run_emacs(
+    model: Path | None, tmp: Path, scenario: str = "", source_text: str = SOURCE, default_model: Path | None = None,
+    **env_extra: str,
+) -> dict[str, Any]:
+    """One batch Emacs session (tests/editors/emacs_driver.el, ``scenario``) and its
+    report; ``default_model``: `models install gemma --default` first, in its fresh config folder."""
     emacs_bin = tool("emacs", "apt-get install emacs-nox elpa-eglot, or run .ci/editors.sh")
     env = editor_env(tmp / "home")
+    if default_model is not None:
+        install_default_model(env, default_model)
     source = tmp / "example.py"
-    source.write_text(SOURCE, encoding="utf-8")
+    source.write_text(source_text, encoding="utf-8")
     out = tmp / "report.json"
-    env.update(CODESHELL_TEST_MODEL=str(tiny_model), CODESHELL_TEST_FILE=str(source), CODESHELL_TEST_OUT=str(out),
+    env.update(CODESHELL_TEST_MODEL=str(model or ""), CODESHELL_TEST_FILE=str(source), CODESHELL_TEST_OUT=str(out),
                CODESHELL_TEST_SCENARIO=scenario, **env_extra)
     # -q, not -Q: Debian's site start-up is what puts elpa-eglot on the load path.
     proc = subprocess.run(
         [emacs_bin, "--batch", "-q", "-l", str(REPO / "editors/emacs/codeshell-lsp.el"), "-l", str(HERE / "emacs_driver.el")],
-        env=env, cwd=tmp, capture_output=True, text=True, timeout=90,
+        env=env, cwd=tmp, capture_output=True, text=True, timeout=180,
     )
     if proc.returncode != 0 and "Cannot open load file" in proc.stderr and "eglot" in proc.stderr:
         unavailable("Eglot is not on Emacs' load path: apt-get install elpa-eglot, or run .ci/editors.sh")
@@ -88,3 +97,23 @@ def test_accept_the_next_word_then_the_next_line(tiny_model, tmp_path):
     assert stats["partiallyAccepted"] == 2
     assert stats["shown"] == 1
     assert stats["acceptedChars"] == len(part["line"]) - len(part["before"])
+
+
+@pytest.mark.slow
+def test_with_no_model_setting_c_m_i_inserts_a_real_suggestion(gemma, tmp_path):
+    """The README's steps only: `models install gemma --default` in a fresh config folder
+    and editors/emacs as it is, no model setting anywhere. After typing `self.`, C-M-i
+    (Eglot's completion key) inserts a suggestion from Gemma that is not junk."""
+    report = run_emacs(
+        None, tmp_path, "bare", source_text=CLASS_SOURCE, default_model=gemma, CODESHELL_TEST_TYPE=CLASS_TYPED
+    )
+    assert "path" not in (report["init_options"].get("model") or {})
+    assert report["keys"] == "C-M-i"
+    bare = report["bare"]
+    assert bare["before"] == CLASS_SOURCE + CLASS_TYPED
+    assert bare["after"].startswith(bare["before"])
+    inserted = bare["after"][len(bare["before"]) :]
+    assert inserted.strip() and not junk(inserted), inserted
+    stats = report["stats"]
+    assert "gemma" in stats["model"].lower()
+    assert stats["shown"] == 1 and stats["accepted"] == 1 and stats["acceptedChars"] == len(inserted)

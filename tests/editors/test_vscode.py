@@ -71,6 +71,18 @@ def test_extension_only_keys_are_not_sent_to_the_server():
     assert json.loads(out.stdout) == {"completion": {"maxTokens": 8}}
 
 
+def test_only_what_the_user_set_is_sent_so_the_user_config_counts():
+    """VS Code fills in every default; sent to the server, they would hide the user config."""
+    node = tool("node", "install Node.js >= 18")
+    tree = {"model": {"path": "", "threads": 0}, "completion": {"maxTokens": 8, "stop": []}, "editor": {"mode": "inline"}}
+    script = (
+        "const set = new Set(['completion.maxTokens', 'editor.mode']);"
+        f"console.log(JSON.stringify(require('./config').serverSettings({json.dumps(tree)}, (k) => set.has(k))))"
+    )
+    out = subprocess.run([node, "-e", script], cwd=EXTENSION, check=True, capture_output=True, text=True, timeout=30)
+    assert json.loads(out.stdout) == {"completion": {"maxTokens": 8}}
+
+
 def test_extension_scripts_parse_and_start_codeshell_lsp_over_stdio():
     node = tool("node", "install Node.js >= 18")
     for script in ("extension.js", "config.js"):

@@ -31,7 +31,9 @@ from typing import Any
 
 import pytest
 
-from .conftest import HERE, REPO, editor_env, unavailable
+from codeshell_lsp.postprocess import junk
+
+from .conftest import CLASS_SOURCE, CLASS_TYPED, HERE, REPO, editor_env, install_default_model, unavailable
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
@@ -44,8 +46,8 @@ INSTALL_HINT = "run .ci/editors.sh (chromium, Node 24, code-server, playwright-c
 
 # The cursor goes to the end (Ctrl+End) and the test types `self.` there: Gemma answers
 # `self.y = y` before the typing and `y = y` after it.
-SOURCE = "class Point:\n    def __init__(self, x, y):\n        self.x = x\n        "
-TYPED = "self."
+SOURCE = CLASS_SOURCE
+TYPED = CLASS_TYPED
 
 STATS_LINE = re.compile(r"codeshell/stats (\{.*\})")
 SHOWN_LINE = re.compile(r"codeshell/didShowCompletion (\{.*\})")
@@ -141,7 +143,8 @@ class Run:
 @pytest.fixture
 def vscode_ui(kit: Kit, gemma: Path, tmp_path: Path) -> Iterator[Any]:
     """Run one scenario in a fresh code-server: ``vscode_ui(scenario, settings=..., **spec)``,
-    on Gemma unless ``model=None`` (the embedded default)."""
+    on Gemma unless ``model=None``: then no model setting at all, and the embedded default
+    unless ``default_model`` (`models install gemma --default` first, in the fresh config folder)."""
     procs: list[subprocess.Popen[Any]] = []
 
     def run(
@@ -149,6 +152,7 @@ def vscode_ui(kit: Kit, gemma: Path, tmp_path: Path) -> Iterator[Any]:
         settings: dict[str, Any] | None = None,
         server_delay_s: float = 0,
         model: Path | None = gemma,
+        default_model: Path | None = None,
         **extra: Any,
     ) -> Run:
         t0 = time.monotonic()
@@ -192,6 +196,8 @@ def vscode_ui(kit: Kit, gemma: Path, tmp_path: Path) -> Iterator[Any]:
             **(settings or {}),
         }, indent=2), encoding="utf-8")
         env = _node_env(tmp_path / "home")
+        if default_model is not None:
+            install_default_model(env, default_model)
         port = _free_port()
         cs_log = tmp_path / "code-server.log"
         with cs_log.open("wb") as out:
@@ -295,6 +301,20 @@ def test_tab_accepts_the_suggestion_into_the_document(vscode_ui):
     assert stats["accepted"] == 1
     assert stats["acceptedChars"] == len(text)
     assert stats["shown"] >= 1
+
+
+def test_with_no_model_setting_tab_accepts_a_real_suggestion(vscode_ui, gemma):
+    """The README's steps only: `models install gemma --default` in a fresh config folder,
+    the extension with no model setting and no --model. After typing `self.`, ghost text
+    from Gemma that is not junk appears and Tab puts it in the file."""
+    run = vscode_ui("accept", model=None, default_model=gemma)
+    text = _shown_matches_ghost(run)
+    assert text.strip() and not junk(text), text
+    assert run.saved == SOURCE + TYPED + text
+    assert "chosen by the user config" in run.server_log, run.server_log[-2000:]
+    stats = run.stats()[-1]
+    assert "gemma" in stats["model"].lower()
+    assert stats["accepted"] == 1
 
 
 def test_accept_next_word_and_next_line(vscode_ui):

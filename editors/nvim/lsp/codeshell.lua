@@ -16,19 +16,14 @@ return {
     'typescript', 'typescriptreact', 'vim', 'yaml', 'zig',
   },
   root_markers = { '.git' },
-  -- Sent as initializationOptions. Every key is optional; the server's defaults are
-  -- listed in the README's settings table. The same tree may instead go under
-  -- settings.codeshell (answered when the server asks workspace/configuration; it wins).
-  init_options = {
-    model = {
-      -- GGUF file; empty: $CODESHELL_LSP_MODEL, then the model shipped with the server.
-      path = '',
-    },
-    completion = {
-      maxTokens = 64,
-      -- auto: one line when text follows the cursor, else a block.
-      multiline = 'auto',
-    },
-  },
+  -- Sent as initializationOptions, over your user config file
+  -- (~/.config/codeshell-lsp/config.toml, where `codeshell-lsp models install gemma
+  -- --default` chose the model): put here only what Neovim should do differently. Every
+  -- key is optional; the defaults are in the README's settings table. The same tree may
+  -- instead go under settings.codeshell (answered when the server asks
+  -- workspace/configuration; it wins). For example:
+  --   model = { path = 'gemma' },  -- a model name or a GGUF file
+  --   completion = { maxTokens = 64, multiline = 'auto' },
+  init_options = vim.empty_dict(),
   settings = {},
 }
