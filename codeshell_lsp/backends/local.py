@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 
+COUNTS_BYTES = 4 << 20  # memory for remembered token counts (texts typed over go first)
 SCRATCH_SEQ = 2  # the first KV sequence that moving extra-context pieces use (0: the prompt, 1: the suffix copy)
 
 
@@ -67,7 +68,8 @@ class LocalBackend:
         self._cached: list[int] = []  # tokens of sequence 0, by position
         self._chunk: Span | None = None  # where sequence 1's suffix copy sits
         self._body: int | None = None  # where the cached prompt's document part starts (after the extra context)
-        self._counts: LRUCache[str, int] = LRUCache(maxsize=50_000)
+        # Token counts by text (window lines, chunk blocks), bounded by the memory they hold.
+        self._counts: LRUCache[str, tuple[int, int]] = LRUCache(maxsize=COUNTS_BYTES, getsizeof=lambda v: v[1])
         self._prompt_evaluated = 0  # prompt tokens evaluated by the current request so far
         self._active: str | None = None  # the document whose KV sequences 0 and 1 hold
         self._dirty = False  # the active document's KV changed since it was last saved
@@ -92,11 +94,12 @@ class LocalBackend:
         return self.fim.name
 
     def count_tokens(self, text: str) -> int:
-        n = self._counts.get(text)
-        if n is None:
-            n = len(self.rt.tokenize(text))
-            self._counts[text] = n
-        return n
+        got = self._counts.get(text)
+        if got is None:
+            got = len(self.rt.tokenize(text)), len(text) + 120  # the text and the cache's own entry
+            if got[1] < COUNTS_BYTES // 16:
+                self._counts[text] = got
+        return got[0]
 
     def tokenize(self, text: str) -> list[int]:
         return self.rt.tokenize(text)
