@@ -30,7 +30,7 @@ from .latency import Sample, _pct, counted, settings_tree
 from .traces import Trace, data_dir, load_all, replay
 
 PROBES = 20  # cancel and stats probes per workspace size
-TIMEOUT_S = 60.0  # a request not answered in this long counts as never answered (the server is then killed)
+TIMEOUT_S = 300.0  # a request not answered in this long counts as never answered (the server is then killed)
 
 
 def trace_uri(trace: Trace) -> str:
