@@ -196,6 +196,7 @@ def run(model: Path, threads: int, max_tokens: int, prompt_tokens: int, limit: i
         cold = asyncio.run(_first_completions(model, trace, default, root / "cold", finals))
         out["restart"] = {
             "restored_ms": [round(s.ms, 1) for s in restored], "restored_evaluated": [s.evaluated for s in restored],
+            "restored_reused_fraction": [round(s.reused / max(s.reused + s.evaluated, 1), 3) for s in restored],
             "cold_ms": [round(s.ms, 1) for s in cold], "cold_evaluated": [s.evaluated for s in cold],
         }
         kv_files = list((root / "default" / "codeshell-lsp" / "kv").glob("*.kv"))
@@ -242,7 +243,8 @@ def table(report: dict[str, Any]) -> str:
         rows.append(f"| llama-server --cache-reuse 256, {peer['slots']} slots | {peer['requests']} | {peer['p50_ms']} | {peer['p95_ms']} | | | | | |")
     r = report["restart"]
     extra = [
-        f"restart: first completion per file restored {r['restored_ms']} ms (evaluated {r['restored_evaluated']}) "
+        f"restart: first completion per file restored {r['restored_ms']} ms (evaluated {r['restored_evaluated']}, "
+        f"{r.get('restored_reused_fraction')} of the prompt reused) "
         f"vs cold {r['cold_ms']} ms (evaluated {r['cold_evaluated']}); {r['saved_files']} files, {r['saved_mb']} MB on disk",
         f"ratios: {json.dumps(report['ratios'])}",
     ]
