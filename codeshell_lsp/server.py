@@ -72,6 +72,20 @@ class Protocol(LanguageServerProtocol):
                 return _Rejected()
             raise
 
+    def _execute_handler(self, msg_id: Any, handler: Any, callback: Any, args: Any = None, kwargs: Any = None) -> None:
+        # pygls 2.1 keeps the future of every notification whose handler is a coroutine, a
+        # generator (its own didOpen/didChange/didClose are) or a thread function in
+        # _request_futures under a random id and never takes it out: one per didChange,
+        # ~2 kB each, for the life of the server. Taken out once it is done.
+        if callback == self._check_handler_result:
+            notified = callback
+
+            def callback(future: Any) -> None:
+                self._request_futures.pop(msg_id, None)
+                notified(future)
+
+        super()._execute_handler(msg_id, handler, callback, args, kwargs)
+
     # --- lifecycle: what LSP allows before initialize and after shutdown ----------------
 
     initialize_seen = False
