@@ -394,6 +394,7 @@ class Sources:
             self._wake.clear()
             while self._pending:
                 self._index(self._pending.popleft())
+                time.sleep(0)  # let the message thread in between documents
 
     def _index(self, doc: _Doc) -> None:
         text = doc.text
