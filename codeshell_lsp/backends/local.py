@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 
-COUNTS_BYTES = 4 << 20  # memory for remembered token counts (texts typed over go first)
+COUNTS_BYTES = 1 << 20  # memory for remembered token counts (texts typed over go first)
 SCRATCH_SEQ = 2  # the first KV sequence that moving extra-context pieces use (0: the prompt, 1: the suffix copy)
 
 

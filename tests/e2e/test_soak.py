@@ -18,7 +18,7 @@ from .raw import Server, completion_params, frame, notification, request
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
-WARMUP = 1_000  # messages before memory is first read: every cache fills to its bound
+WARMUP = 2_000  # messages before memory is first read: the bounded caches (completions, token counts, chosen context) fill up
 MESSAGES = 6_000
 
 
