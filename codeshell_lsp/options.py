@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import re
 from dataclasses import dataclass, field
 from types import UnionType
@@ -230,14 +231,22 @@ def _coerce(tp: Any, raw: Any, meta: Any) -> tuple[bool, Any, str]:
     if tp in (int, float):
         if isinstance(raw, bool) or not isinstance(raw, (int, float)):
             return False, None, f"expected a number, got {raw!r}"
+        # JSON's 1e400 arrives as inf, and NaN passes every comparison: neither is a value.
+        if isinstance(raw, float) and not math.isfinite(raw):
+            return False, None, f"expected a finite number, got {raw!r}"
         if tp is int and raw != int(raw):
             return False, None, f"expected a whole number, got {raw!r}"
-        value = tp(raw)
         lo, hi = meta.get("min"), meta.get("max")
-        if (lo is not None and value < lo) or (hi is not None and value > hi):
-            return False, None, f"{raw!r} is outside {lo}..{hi}"
-        return True, value, ""
+        # Compared before converting: float() of a 400-digit integer overflows.
+        if (lo is not None and raw < lo) or (hi is not None and raw > hi):
+            return False, None, f"{_short(raw)} is outside {lo}..{hi}"
+        return True, tp(raw), ""
     return False, None, f"unsupported value {raw!r}"
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:20]}…({len(text)} characters)"
 
 
 def _dump(obj: Any) -> Any:
