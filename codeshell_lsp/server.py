@@ -30,7 +30,7 @@ from .context import index_to_column
 from .engine import Completion, Engine, Status
 from .errors import CodeshellError
 from .extra_context import Extra, Sources
-from .log import LOGGER_NAME, get_logger
+from .log import LOGGER_NAME, USER_NOTICE, get_logger
 from .options import Settings, camel, flags_tree, merge
 
 log = get_logger(__name__)
@@ -132,12 +132,13 @@ class CodeshellServer(LanguageServer):
 
     # --- telling the user -------------------------------------------------------------
 
-    def tell(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
-        """window/showMessage, once per distinct message."""
+    def tell(self, message: str, kind: types.MessageType = types.MessageType.Warning, logged: bool = False) -> None:
+        """window/showMessage, once per distinct message (and logged, unless it came from the log)."""
         if message in self._told:
             return
         self._told.add(message)
-        log.warning("%s", message)
+        if not logged:
+            log.warning("%s", message)
         self.window_show_message(types.ShowMessageParams(type=kind, message=f"codeshell-lsp: {message}"))
 
     def report_server_error(self, error: Exception, source: Any) -> None:
@@ -445,6 +446,23 @@ class _LspLogHandler(logging.Handler):
             pass
 
 
+class _NoticeHandler(logging.Handler):
+    """Shows the log records marked for the user (``log.tell_user``, from any thread)
+    as window/showMessage, once each, while the client still reads what it is sent."""
+
+    def __init__(self, ls: CodeshellServer, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(logging.WARNING)
+        self.ls, self.loop = ls, loop
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not getattr(record, USER_NOTICE, False) or self.ls.protocol._shutdown:
+            return
+        try:
+            self.loop.call_soon_threadsafe(lambda: self.ls.tell(record.getMessage(), logged=True))
+        except RuntimeError:  # loop closed during shutdown: the file log still has it
+            pass
+
+
 def _forward_logs(ls: CodeshellServer) -> None:
     """From now on the client gets INFO and above as window/logMessage; stderr (``-v``)
     keeps only what it is not sent, so an editor that shows both (VS Code's output shows
@@ -475,6 +493,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
     for number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(number, on_signal, number)
+    logging.getLogger(LOGGER_NAME).addHandler(_NoticeHandler(server, loop))
     server.protocol.on_exit = stop.set
     try:
         if getattr(args, "tcp", False):
