@@ -81,7 +81,7 @@ class BackendSettings:
     url: str = field(default="", metadata=_meta("base URL of the remote server"))
     model: str = field(default="", metadata=_meta("model name sent to the remote server"))
     api_key_env: str = field(default="", metadata=_meta("name of the environment variable holding the API key"))
-    timeout_ms: int = field(default=10000, metadata=_meta("longest silence allowed from the server: to connect, for the first byte, between streamed tokens", 100, 600000))
+    timeout_ms: int = field(default=10000, metadata=_meta("longest silence allowed from the server: to connect, for the first byte, between streamed tokens; a whole answer gets 3x this", 100, 600000))
 
 
 @dataclass

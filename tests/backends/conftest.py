@@ -5,6 +5,7 @@ that misbehaves on purpose."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import select
 import socket
@@ -13,6 +14,7 @@ import sys
 import threading
 import time
 import urllib.request
+import zlib
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -109,10 +111,35 @@ class Misbehaving:
     """What the stdlib server does with the next POST, and what it saw."""
 
     url: str = ""
-    mode: str = "ok"  # ok | 500 | 400 | garbage | hang | sse-garbage
+    mode: str = "ok"  # ok | 500 | 400 | garbage | hang | sse-garbage | ENDLESS | HUGE
     hits: int = 0
     client_closed: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
+
+
+def _words(n: int) -> bytes:
+    """Both APIs' streamed event for a new word each time, never a newline."""
+    return b"data: " + json.dumps({"choices": [{"text": f" w{n}"}], "content": f" w{n}"}).encode() + b"\n\n"
+
+
+# Answers that never end: new words ignoring max_tokens; a byte at a time, never a
+# whole line; SSE comments (keep-alives) only.
+ENDLESS = {"endless": _words, "drip": lambda n: b":", "keepalive": lambda n: b": ping\n\n"}
+
+
+def _gzip_bomb() -> tuple[bytes, str]:
+    """400 MB of spaces after "data: " as ~400 kB of gzip, built without holding 400 MB."""
+    z = zlib.compressobj(9, zlib.DEFLATED, 31)
+    chunk = b" " * (1 << 20)
+    return z.compress(b"data: ") + b"".join(z.compress(chunk) for _ in range(400)) + z.flush(), "gzip"
+
+
+# Built once (the test measures the client's memory, not the server's).
+HUGE = {
+    "huge-json": functools.cache(lambda: (json.dumps({"choices": [{"text": "x" * (50 << 20)}], "content": "x"}).encode(), "")),
+    "huge-line": functools.cache(lambda: (b"data: " + json.dumps({"choices": [{"text": "y" * (50 << 20)}]}).encode() + b"\n\n", "")),
+    "gzip-bomb": functools.cache(_gzip_bomb),
+}
 
 
 def _handler(state: Misbehaving) -> type[BaseHTTPRequestHandler]:
@@ -133,6 +160,29 @@ def _handler(state: Misbehaving) -> type[BaseHTTPRequestHandler]:
                 self._send(200, b"<html>Bad Gateway</html>", "application/json")
             elif mode == "sse-garbage":
                 self._send(200, b"data: {not json\n\n", "text/event-stream")
+            elif mode in ENDLESS:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.close_connection = True
+                with contextlib.suppress(OSError):
+                    for n in range(10**9):
+                        if state.release.is_set():
+                            break
+                        self.wfile.write(ENDLESS[mode](n))
+                        self.wfile.flush()
+                        time.sleep(0.001 if mode == "endless" else 0.05)
+            elif mode in HUGE:
+                data, encoding = HUGE[mode]()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream" if mode != "huge-json" else "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                if encoding:
+                    self.send_header("Content-Encoding", encoding)
+                self.end_headers()
+                with contextlib.suppress(OSError):
+                    self.wfile.write(data)
             elif mode == "hang":
                 # Say nothing; notice when the client hangs up (its socket turns readable at EOF).
                 while not state.release.is_set():
