@@ -24,7 +24,7 @@ from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 
-from . import __version__, documents, transport
+from . import __version__, documents, transport, trust
 from .context import Cursor, Encoding, clamp_position, cursor_at
 from .context import index_to_column
 from .engine import Completion, Engine, Status
@@ -123,6 +123,12 @@ class CodeshellServer(LanguageServer):
         self._load: Future[Any] | None = None
         self._initialized = False
         self._init_options: dict[str, Any] = {}
+        # The levels settings come from (see trust.py): the user's own (initializationOptions,
+        # then unscoped workspace/configuration or a pushed tree over it) and the workspace
+        # folder's (workspace/configuration scoped to it), which wins but is less trusted.
+        self._user_tree: dict[str, Any] = {}
+        self._workspace_tree: dict[str, Any] = {}
+        self._root: str | None = None  # the first workspace folder (the scope of its settings)
 
     def configure(self, cli_model: str | None, cli_settings: dict[str, Any]) -> None:
         """The model and settings given on the command line (they win over the editor's)."""
@@ -148,11 +154,17 @@ class CodeshellServer(LanguageServer):
 
     # --- settings and model --------------------------------------------------------------
 
-    def apply_settings(self, tree: Any, source: str) -> None:
-        """Take a settings tree (CLI flags win), report problems, reload the model if needed."""
-        settings, problems = Settings.layered(tree, self.cli_settings)
+    def apply_settings(self, source: str) -> None:
+        """Take the settings trees (workspace over user, CLI flags over both), report
+        problems, keep an API key from a URL it must not go to, reload the model if needed."""
+        settings, problems = Settings.layered(merge(self._user_tree, self._workspace_tree), self.cli_settings)
         for p in problems:
             self.tell(f"setting {p} ({source})")
+        levels = [(trust.Level.USER, self._user_tree), (trust.Level.WORKSPACE, self._workspace_tree),
+                  (trust.Level.COMMAND_LINE, self.cli_settings)]
+        settings, why = trust.guard_key(settings, [(level, Settings.from_dict(tree)[0]) for level, tree in levels])
+        if why:
+            self.tell(why)
         self.settings = settings
         key = settings.load_key(self.cli_model)
         self.engine.settings = settings
@@ -196,22 +208,28 @@ class CodeshellServer(LanguageServer):
         failed = future.exception() is not None
         self.work_done_progress.end(token, types.WorkDoneProgressEnd(message="model failed to load" if failed else "model ready"))
 
-    async def pull_configuration(self) -> dict[str, Any]:
-        """The ``codeshell`` section of workspace/configuration ({} if the client has none)."""
+    async def pull_configuration(self, source: str) -> None:
+        """Ask for the ``codeshell`` section (workspace/configuration) as the user's own
+        settings and as the workspace folder's, and apply them (nothing if the client
+        cannot be asked)."""
         caps = self.client_capabilities
         if not (caps.workspace and caps.workspace.configuration):
-            return {}
+            return
+        items = [types.ConfigurationItem(section=CONFIG_SECTION)]
+        if self._root:
+            items.append(types.ConfigurationItem(section=CONFIG_SECTION, scope_uri=self._root))
         try:
-            items = await asyncio.wait_for(
-                self.workspace_configuration_async(
-                    types.ConfigurationParams(items=[types.ConfigurationItem(section=CONFIG_SECTION)])
-                ),
-                timeout=5,
-            )
+            trees = await asyncio.wait_for(self.workspace_configuration_async(types.ConfigurationParams(items=items)), timeout=5)
         except (Exception, asyncio.TimeoutError) as e:
             log.warning("workspace/configuration failed: %s", e or "no answer in 5 s")
-            return {}
-        return items[0] if items and isinstance(items[0], dict) else {}
+            return
+        user, workspace = [t if isinstance(t, dict) else {} for t in [*(trees or []), {}, {}][:2]]
+        self.receive(user, workspace, source)
+
+    def receive(self, user: dict[str, Any], workspace: dict[str, Any], source: str) -> None:
+        """New user and workspace trees from the client (over initializationOptions)."""
+        self._user_tree, self._workspace_tree = merge(self._init_options, user), workspace
+        self.apply_settings(source)
 
     # --- completion ----------------------------------------------------------------------
 
@@ -289,12 +307,13 @@ server = CodeshellServer()
 def initialize(ls: CodeshellServer, params: types.InitializeParams) -> None:
     opts = params.initialization_options
     documents.adopt(ls.workspace)  # LSP line semantics for every document from now on
-    ls._init_options = opts if isinstance(opts, dict) else {}
+    ls._init_options = ls._user_tree = opts if isinstance(opts, dict) else {}
     if opts is not None and not isinstance(opts, dict):
         log.warning("initializationOptions is not an object; ignored")
     # Start loading at once; initialize still answers immediately.
-    ls.apply_settings(ls._init_options, "initializationOptions")
+    ls.apply_settings("initializationOptions")
     ls.sources.roots = [f.uri for f in params.workspace_folders or []] + ([params.root_uri] if params.root_uri else [])
+    ls._root = ls.sources.roots[0] if ls.sources.roots else None
 
 
 @server.feature(types.INITIALIZED)
@@ -303,19 +322,17 @@ async def initialized(ls: CodeshellServer, params: types.InitializedParams) -> N
     ls._initialized = True
     if ls._load is not None and not ls._load.done():
         asyncio.ensure_future(ls.report_load_progress(ls._load))
-    pulled = await ls.pull_configuration()
-    if pulled:
-        ls.apply_settings(merge(ls._init_options, pulled), "workspace configuration")
+    await ls.pull_configuration("workspace configuration")
 
 
 @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
 async def did_change_configuration(ls: CodeshellServer, params: types.DidChangeConfigurationParams) -> None:
     pushed = params.settings
     if isinstance(pushed, dict) and isinstance(pushed.get(CONFIG_SECTION), dict):
-        ls.apply_settings(merge(ls._init_options, pushed[CONFIG_SECTION]), "didChangeConfiguration")
+        # A pushed tree is all the client has, and the user's own: it replaces both levels.
+        ls.receive(pushed[CONFIG_SECTION], {}, "didChangeConfiguration")
     else:
-        pulled = await ls.pull_configuration()
-        ls.apply_settings(merge(ls._init_options, pulled), "workspace configuration")
+        await ls.pull_configuration("workspace configuration")
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
