@@ -1,13 +1,16 @@
 // CodeShell LSP for VS Code: starts `codeshell-lsp serve --stdio` and hands it the
-// `codeshell.*` settings (initializationOptions, workspace/configuration and
-// didChangeConfiguration). Completions arrive as inline ghost text by default.
+// `codeshell.*` settings: the user's own in initializationOptions and unscoped
+// workspace/configuration, the workspace's merged in when the server asks scoped to a
+// folder (it trusts those less: no API key goes to a URL set there); a change is
+// announced with didChangeConfiguration and pulled. Completions arrive as inline ghost
+// text by default.
 'use strict';
 
 const vscode = require('vscode');
 const {
   LanguageClient, TransportKind, DidChangeConfigurationNotification, WorkDoneProgressCreateRequest, WorkDoneProgress,
 } = require('vscode-languageclient/node');
-const { serverCommand, serverSettings, editorMode, chars } = require('./config');
+const { serverCommand, serverSettings, userValues, editorMode, chars } = require('./config');
 
 let client;
 let output;
@@ -26,6 +29,12 @@ function added(change) {
 function settingsTree() {
   // A plain copy: the configuration object VS Code returns is not JSON-safe as is.
   return JSON.parse(JSON.stringify(vscode.workspace.getConfiguration().get('codeshell') || {}));
+}
+
+// The tree as the user's own settings set it (no workspace or folder values).
+function userSettingsTree() {
+  const config = vscode.workspace.getConfiguration('codeshell');
+  return userValues(settingsTree(), (key) => config.inspect(key));
 }
 
 // Acceptance statistics stay on this machine: they go to the local server only, which
@@ -71,15 +80,18 @@ function createClient() {
   const run = { command, args, transport: TransportKind.stdio };
   return new LanguageClient('codeshell', 'CodeShell LSP', { run, debug: run }, {
     documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
-    initializationOptions: serverSettings(tree),
+    initializationOptions: serverSettings(userSettingsTree()),
     outputChannel: output,
     middleware: {
       workspace: {
-        // The server asks for section `codeshell`: answer without the extension's own keys.
+        // The server asks for section `codeshell` without a scope (the user's own values)
+        // and scoped to the workspace folder (everything that applies there): answer
+        // without the extension's own keys.
         configuration: async (params, token, next) => {
           const result = await next(params, token);
+          const codeshell = (item, r) => serverSettings(item.scopeUri ? r : userSettingsTree());
           return Array.isArray(result)
-            ? result.map((r, i) => (params.items[i].section === 'codeshell' ? serverSettings(r) : r))
+            ? result.map((r, i) => (params.items[i].section === 'codeshell' ? codeshell(params.items[i], r) : r))
             : result;
         },
       },
@@ -182,10 +194,9 @@ async function activate(context) {
         output.info('codeshell.server.* changed: restarting the server');
         await restart();
       } else if (e.affectsConfiguration('codeshell') && client) {
-        output.info('codeshell.* changed: sending the settings to the server');
-        await client.sendNotification(DidChangeConfigurationNotification.type, {
-          settings: { codeshell: serverSettings(settingsTree()) },
-        });
+        // No tree: the server asks for the user's and the folder's values apart.
+        output.info('codeshell.* changed: the server asks for the settings again');
+        await client.sendNotification(DidChangeConfigurationNotification.type, { settings: null });
       }
     }),
     { dispose: () => client && client.stop() }
