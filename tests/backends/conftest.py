@@ -5,7 +5,6 @@ that misbehaves on purpose."""
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import select
 import socket
@@ -14,7 +13,6 @@ import sys
 import threading
 import time
 import urllib.request
-import zlib
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -24,7 +22,7 @@ import pytest
 
 from codeshell_lsp import llama_server_binary
 
-from .helpers import QuietHandler, http_server
+from .helpers import ENDLESS, HUGE, QuietHandler, http_server
 
 
 def free_port() -> int:
@@ -115,31 +113,6 @@ class Misbehaving:
     hits: int = 0
     client_closed: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
-
-
-def _words(n: int) -> bytes:
-    """Both APIs' streamed event for a new word each time, never a newline."""
-    return b"data: " + json.dumps({"choices": [{"text": f" w{n}"}], "content": f" w{n}"}).encode() + b"\n\n"
-
-
-# Answers that never end: new words ignoring max_tokens; a byte at a time, never a
-# whole line; SSE comments (keep-alives) only.
-ENDLESS = {"endless": _words, "drip": lambda n: b":", "keepalive": lambda n: b": ping\n\n"}
-
-
-def _gzip_bomb() -> tuple[bytes, str]:
-    """400 MB of spaces after "data: " as ~400 kB of gzip, built without holding 400 MB."""
-    z = zlib.compressobj(9, zlib.DEFLATED, 31)
-    chunk = b" " * (1 << 20)
-    return z.compress(b"data: ") + b"".join(z.compress(chunk) for _ in range(400)) + z.flush(), "gzip"
-
-
-# Built once (the test measures the client's memory, not the server's).
-HUGE = {
-    "huge-json": functools.cache(lambda: (json.dumps({"choices": [{"text": "x" * (50 << 20)}], "content": "x"}).encode(), "")),
-    "huge-line": functools.cache(lambda: (b"data: " + json.dumps({"choices": [{"text": "y" * (50 << 20)}]}).encode() + b"\n\n", "")),
-    "gzip-bomb": functools.cache(_gzip_bomb),
-}
 
 
 def _handler(state: Misbehaving) -> type[BaseHTTPRequestHandler]:

@@ -13,8 +13,8 @@ from codeshell_lsp.engine import Engine
 from codeshell_lsp.errors import BackendError, Cancelled
 from codeshell_lsp.options import Settings
 
-from .conftest import HUGE, Misbehaving, free_port, llama_cpp_python_server, serve
-from .helpers import PREFIX, STREAMING, SUFFIX, Flag, complete, remote
+from .conftest import Misbehaving, free_port, llama_cpp_python_server, serve
+from .helpers import HUGE, PREFIX, STREAMING, SUFFIX, Flag, complete, remote
 
 KINDS = ("openai", "llama-server")
 

@@ -15,6 +15,7 @@ the user must act. ``FAMILIES`` maps a family name to a function building its pr
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -24,11 +25,12 @@ import sys
 import threading
 import time
 import uuid
-import zlib
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, Callable, Iterator
+
+from tests.backends.helpers import ENDLESS, HUGE, QuietHandler, http_server
 
 from .raw import Server, completion_params, frame, init_params, notification, request
 
@@ -195,7 +197,8 @@ def _persistence(tiny_model: Path, tmp: Path) -> list[Probe]:
 
 @dataclass
 class Remote:
-    """A stdlib HTTP server in this process, answering completions the way ``mode`` says."""
+    """What the stdlib HTTP server in this process does with the next completion (the
+    misbehaviours of ``tests.backends.helpers``, and a few more), and what it saw."""
 
     mode: str = "ok"
     url: str = ""
@@ -204,17 +207,13 @@ class Remote:
 
 
 def _remote_handler(state: Remote) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    class Handler(QuietHandler):
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def head(self, ctype: str, length: int | None = None, extra: dict[str, str] | None = None) -> None:
+        def head(self, ctype: str, length: int | None = None, encoding: str = "") -> None:
             self.send_response(200)
             self.send_header("Content-Type", ctype)
-            for k, v in (extra or {}).items():
-                self.send_header(k, v)
+            if encoding:
+                self.send_header("Content-Encoding", encoding)
             if length is not None:
                 self.send_header("Content-Length", str(length))
             else:
@@ -232,9 +231,7 @@ def _remote_handler(state: Remote) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             self.auth()
-            data = json.dumps({"object": "list", "data": [{"id": "codeshell-7b"}]}).encode()
-            self.head("application/json", len(data))
-            self.write(data)
+            self._send(200, {"object": "list", "data": [{"id": "codeshell-7b"}]})
 
         def auth(self) -> None:
             if self.headers.get("Authorization"):
@@ -243,33 +240,16 @@ def _remote_handler(state: Remote) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             self.auth()
             self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            event = lambda text: b"data: " + json.dumps({"choices": [{"text": text, "finish_reason": None}]}).encode() + b"\n\n"  # noqa: E731
             mode = state.mode
-            if mode == "endless":  # ignores max_tokens, new words, never a newline
+            if mode in ENDLESS:
                 self.head("text/event-stream")
                 n = 0
-                while self.write(event(f" w{n}")):
+                while self.write(ENDLESS[mode](n)):
                     n += 1
-                    time.sleep(0.001)
-            elif mode == "drip":  # a byte every half second, forever, never a whole line
-                self.head("text/event-stream")
-                while self.write(b":"):
-                    time.sleep(0.5)
-            elif mode == "keepalive":  # SSE comments only, forever
-                self.head("text/event-stream")
-                while self.write(b": ping\n\n"):
-                    time.sleep(0.05)
-            elif mode == "huge-json":
-                data = json.dumps({"choices": [{"text": "x" * (50 << 20), "finish_reason": "length"}]}).encode()
-                self.head("application/json", len(data))
-                self.write(data)
-            elif mode == "huge-line":
-                data = event("y" * (50 << 20)) + b"data: [DONE]\n\n"
-                self.head("text/event-stream", len(data))
-                self.write(data)
-            elif mode == "gzip-bomb":
-                data = _bomb()
-                self.head("text/event-stream", len(data), {"Content-Encoding": "gzip"})
+                    time.sleep(0.001 if mode == "endless" else 0.05)
+            elif mode in HUGE:
+                data, encoding = HUGE[mode]()
+                self.head("application/json" if mode == "huge-json" else "text/event-stream", len(data), encoding)
                 self.write(data)
             elif mode == "headers-then-silence":
                 self.head("text/event-stream")
@@ -280,44 +260,22 @@ def _remote_handler(state: Remote) -> type[BaseHTTPRequestHandler]:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
             elif mode == "bad-utf8":
-                data = b"data: {\"choices\": [{\"text\": \"\xff\xfe ok\"}]}\n\ndata: [DONE]\n\n"
-                self.head("text/event-stream", len(data))
-                self.write(data)
+                self._send(200, b'data: {"choices": [{"text": "\xff\xfe ok"}]}\n\ndata: [DONE]\n\n', "text/event-stream")
             else:
-                data = event("return 1") + b"data: [DONE]\n\n"
-                self.head("text/event-stream", len(data))
-                self.write(data)
+                event = {"choices": [{"text": "return 1", "finish_reason": "stop"}]}
+                self._send(200, f"data: {json.dumps(event)}\n\ndata: [DONE]\n\n".encode(), "text/event-stream")
 
     return Handler
 
 
-_BOMB: list[bytes] = []
-
-
-def _bomb() -> bytes:
-    """400 MB of spaces after "data: ", gzipped (~400 kB), built once without holding 400 MB."""
-    if not _BOMB:
-        z = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: gzip framing
-        chunk = b" " * (1 << 20)
-        _BOMB.append(z.compress(b"data: ") + b"".join(z.compress(chunk) for _ in range(400)) + z.flush())
-    return _BOMB[0]
-
-
-class remote_server:
-    def __init__(self, mode: str = "ok") -> None:
-        self.state = Remote(mode)
-
-    def __enter__(self) -> Remote:
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _remote_handler(self.state))
-        self.httpd.daemon_threads = True
-        threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
-        self.state.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        return self.state
-
-    def __exit__(self, *exc: Any) -> None:
-        self.state.stop.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
+@contextlib.contextmanager
+def remote_server(mode: str = "ok") -> Iterator[Remote]:
+    state = Remote(mode)
+    with http_server(_remote_handler(state)) as state.url:
+        try:
+            yield state
+        finally:
+            state.stop.set()  # endless answers let go before the server shuts down
 
 
 def _remote(tiny_model: Path, tmp: Path) -> list[Probe]:
@@ -347,7 +305,7 @@ def _remote(tiny_model: Path, tmp: Path) -> list[Probe]:
 
     return [
         ("ignores max_tokens, streams words without a newline: answered", bounded("endless", 10)),
-        ("drips a byte a second: answered within the total deadline", bounded("drip", 10)),
+        ("drips bytes, never a whole line: answered within the total deadline", bounded("drip", 10)),
         ("SSE comments only, forever: answered within the total deadline", bounded("keepalive", 10)),
         ("headers, then silence: answered after timeoutMs", bounded("headers-then-silence", 10)),
         ("a 50 MB JSON body: answered, memory bounded", bounded("huge-json", 10)),
