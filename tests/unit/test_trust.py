@@ -14,7 +14,6 @@ def layers(**trees: dict) -> list[tuple[Level, Settings]]:
     return [(Level[name.upper()], Settings.from_dict(tree)[0]) for name, tree in trees.items()]
 
 
-
 def remote(url: str, key: str = "MY_KEY") -> dict:
     return {"backend": {"kind": "openai", "url": url, "apiKeyEnv": key}}
 
