@@ -99,8 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from .log import setup_logging
 
-    setup_logging(verbose=args.verbose, log_file=args.log_file, stderr=args.command not in (None, "serve"))
     try:
+        setup_logging(verbose=args.verbose, log_file=args.log_file, stderr=args.command not in (None, "serve"))
         return int(args.run(args) or 0)
     except CodeshellError as e:
         print(f"codeshell-lsp: error: {e}", file=sys.stderr)

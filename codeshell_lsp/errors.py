@@ -47,6 +47,10 @@ class BackendError(CodeshellError):
     """A completion backend failed (remote server down, bad answer, ...)."""
 
 
+class LogFileError(CodeshellError):
+    """The --log-file cannot be opened for writing."""
+
+
 class ConversionError(CodeshellError):
     """A Hugging Face checkpoint could not be converted to GGUF."""
 

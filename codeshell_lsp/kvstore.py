@@ -17,14 +17,22 @@ The header repeats the store key and the document, and carries the payload's siz
 BLAKE2b digest: a file that is truncated, corrupt, foreign (another model or settings)
 or stale (an older format) is ignored with one log line and deleted. Writes go to a
 temporary file renamed into place, on a writer thread; the least recently used files
-go first when the directory outgrows ``cache.diskMB``.
+go first when the directory (temporary files included) outgrows ``cache.diskMB``.
+
+Snapshots hold the user's code: the folders are 0700 and the files 0600. A folder that
+cannot be written (a file in its place, no permission, a full disk) is told to the
+user once, and the store then saves nothing more. Temporary files left by a writer
+that died mid-save (SIGKILL) are deleted at start.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import json
 import os
+import stat
 import struct
 import time
 from collections import OrderedDict
@@ -34,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .log import get_logger
+from .log import get_logger, tell_user
 from .prompt import Span
 
 log = get_logger(__name__)
@@ -43,6 +51,7 @@ MAGIC = b"CSLSPKV\x00"
 VERSION = 1
 _HEAD = struct.Struct("<I")
 _MAX_HEADER = 1 << 16
+_TEMP = ".tmp."  # a snapshot being written: <name>.kv.tmp.<writer's pid>
 _TEMP_AGE_S = 3600  # a temporary file this old was left by a process that died mid-write
 
 
@@ -142,9 +151,15 @@ class DiskStore:
         self.root = root
         self.key = key
         self.cap = cap_bytes
+        self.unwritable = ""  # why nothing is saved any more (the user was told)
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="codeshell-kv-writer")
         self._pending: list[Future[None]] = []
-        self._clean_temps()
+        try:
+            private_dir(root)
+        except OSError as e:
+            self._give_up(e)
+        else:
+            self._clean_temps()
 
     def path(self, document: str) -> Path:
         digest = hashlib.sha256(f"{self.key}\0{document}".encode("utf-8", "replace")).hexdigest()[:40]
@@ -155,7 +170,7 @@ class DiskStore:
         path = self.path(document)
         try:
             data = path.read_bytes()
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return None
         except OSError as e:
             log.warning("KV snapshot %s unreadable (%s): ignored", path, e)
@@ -175,7 +190,10 @@ class DiskStore:
         """Delete a snapshot that must not be used, saying why once."""
         path = self.path(document)
         log.warning("KV snapshot %s for %s ignored and deleted: %s", path.name, document, why)
-        path.unlink(missing_ok=True)
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as e:  # a read-only folder: it stays, and is refused again next time
+            log.debug("could not delete %s: %s", path, e)
 
     def save(self, document: str, snap: Snapshot) -> Future[None]:
         """Encode and write on the writer thread (a snapshot never changes)."""
@@ -193,48 +211,94 @@ class DiskStore:
         self._writer.shutdown(wait=True)
 
     def _write(self, document: str, snap: Snapshot) -> None:
+        if self.unwritable:
+            return
         path, data = self.path(document), encode(self.key, document, snap)
         if len(data) > self.cap:
             log.info("KV snapshot of %d MB is larger than cache.diskMB: not saved", len(data) >> 20)
             return
-        tmp = path.with_name(f"{path.name}.tmp.{os.getpid()}")
+        tmp = path.with_name(f"{path.name}{_TEMP}{os.getpid()}")
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            with tmp.open("wb") as f:
+            private_dir(self.root)  # again: it may have been deleted since
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as f:
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, path)
-            self._evict(keep=path)
         except OSError as e:
-            log.warning("could not save a KV snapshot to %s: %s", path, e)
-            tmp.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            self._give_up(e)
+            return
+        self._evict(keep=path)
+
+    def _give_up(self, e: OSError) -> None:
+        self.unwritable = f"{e.strerror or e}"
+        tell_user(log, (
+            f"KV snapshots cannot be saved in {self.root} ({self.unwritable}): completions go on, but each "
+            f"document's KV is evaluated afresh after a restart. Make that folder writable (it follows "
+            f"$XDG_CACHE_HOME), or set codeshell.cache.persist to false"
+        ))
 
     def _evict(self, keep: Path) -> None:
-        """Delete the least recently used snapshots until the directory fits the cap."""
-        files = []
-        for p in self.root.glob("*.kv"):
+        """Delete the least recently used snapshots until the directory fits the cap;
+        temporary files count too (another server's write in progress)."""
+        files, total = [], 0
+        for p in self.root.iterdir() if self.root.is_dir() else ():
             try:
                 st = p.stat()
-            except FileNotFoundError:  # another server evicted it meanwhile
+            except OSError:  # another server evicted it meanwhile
                 continue
-            files.append((st.st_mtime, st.st_size, p))
-        total = sum(size for _, size, _ in files)
+            total += st.st_size
+            if p.suffix == ".kv":
+                files.append((st.st_mtime, st.st_size, p))
         for _, size, p in sorted(files):
             if total <= self.cap:
                 break
             if p != keep:
-                p.unlink(missing_ok=True)
-                total -= size
+                with contextlib.suppress(OSError):
+                    p.unlink(missing_ok=True)
+                    total -= size
 
     def _clean_temps(self) -> None:
+        """Delete temporary files whose writer is gone (its process no longer runs, or
+        it is older than an hour: a process id can be reused)."""
         now = time.time()
-        for p in self.root.glob("*.kv.tmp.*"):
+        for p in self.root.glob(f"*.kv{_TEMP}*"):
             try:
-                if now - p.stat().st_mtime > _TEMP_AGE_S:
+                if not _alive(p.name.rsplit(_TEMP, 1)[1]) or now - p.stat().st_mtime > _TEMP_AGE_S:
                     p.unlink()
             except OSError:
                 pass
+
+
+def private_dir(path: Path) -> None:
+    """``path`` and its parent (``codeshell-lsp/``) as folders only the user can read
+    (0700), created or, when the user owns them, made so."""
+    path.parent.parent.mkdir(parents=True, exist_ok=True)
+    for d in (path.parent, path):
+        try:
+            os.mkdir(d, 0o700)
+        except FileExistsError:
+            st = d.stat()
+            if not stat.S_ISDIR(st.st_mode):
+                raise NotADirectoryError(errno.ENOTDIR, f"{d} is not a folder") from None
+            if st.st_uid == os.getuid() and stat.S_IMODE(st.st_mode) != 0o700:
+                os.chmod(d, 0o700)
+
+
+def _alive(pid: str) -> bool:
+    """Whether process ``pid`` runs (this one's own leftovers are from a previous life)."""
+    if not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, but another user's
+        return True
+    return True
 
 
 class Parked:

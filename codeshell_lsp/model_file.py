@@ -2,7 +2,7 @@
 
 llama.cpp answers a bad file with a log dump and a NULL; here every failure is one
 error naming the file and the cause: missing, a directory, not a regular file, not
-GGUF, truncated. The checks never block: anything but a regular file (a FIFO, a
+GGUF, truncated, or far longer than its tensors. The checks never block: anything but a regular file (a FIFO, a
 device) is refused before it is opened, and truncation is found from the header and
 tensor table alone (``read_layout``), without mapping the weights.
 """
@@ -22,6 +22,7 @@ from .errors import ModelFormatError, ModelNotFoundError
 ENV_VAR = "CODESHELL_LSP_MODEL"
 DEFAULT_MODEL_NAME = "codeshell-mini.q8_0.gguf"
 GGUF_MAGIC = b"GGUF"
+TRAILING_SLACK = 1 << 20  # bytes a model file may have after its tensor data (padding)
 
 
 def embedded_model_path() -> Path:
@@ -32,7 +33,7 @@ def embedded_model_path() -> Path:
 def check_file(path: Path) -> None:
     """Raise a clear error unless ``path`` is a readable, complete GGUF file: a regular
     file (checked before opening it: a FIFO would block the open), with the GGUF magic,
-    as long as its tensor table says."""
+    as long as its tensor table says (up to ``TRAILING_SLACK`` bytes of padding)."""
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
@@ -59,6 +60,13 @@ def check_file(path: Path) -> None:
     if layout.data_end > layout.file_size:
         raise ModelFormatError(
             f"{path} is truncated: its tensors need {layout.data_end} bytes but the file has {layout.file_size}"
+        )
+    if layout.file_size - layout.data_end > TRAILING_SLACK:
+        # llama.cpp maps and reads the whole file: a model stretched to GBs (a wrong
+        # `truncate`, files joined together) would cost that much time and memory.
+        raise ModelFormatError(
+            f"{path} is damaged: its tensors end at {layout.data_end} bytes but the file has {layout.file_size} "
+            f"({layout.file_size - layout.data_end} bytes more); it is not one whole GGUF model"
         )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import re
 from dataclasses import dataclass, field
 from types import UnionType
@@ -80,7 +81,7 @@ class BackendSettings:
     url: str = field(default="", metadata=_meta("base URL of the remote server"))
     model: str = field(default="", metadata=_meta("model name sent to the remote server"))
     api_key_env: str = field(default="", metadata=_meta("name of the environment variable holding the API key"))
-    timeout_ms: int = field(default=10000, metadata=_meta("longest silence allowed from the server: to connect, for the first byte, between streamed tokens", 100, 600000))
+    timeout_ms: int = field(default=10000, metadata=_meta("longest silence allowed from the server: to connect, for the first byte, between streamed tokens; a whole answer gets 3x this", 100, 600000))
 
 
 @dataclass
@@ -231,14 +232,22 @@ def _coerce(tp: Any, raw: Any, meta: Any) -> tuple[bool, Any, str]:
     if tp in (int, float):
         if isinstance(raw, bool) or not isinstance(raw, (int, float)):
             return False, None, f"expected a number, got {raw!r}"
+        # JSON's 1e400 arrives as inf, and NaN passes every comparison: neither is a value.
+        if isinstance(raw, float) and not math.isfinite(raw):
+            return False, None, f"expected a finite number, got {raw!r}"
         if tp is int and raw != int(raw):
             return False, None, f"expected a whole number, got {raw!r}"
-        value = tp(raw)
         lo, hi = meta.get("min"), meta.get("max")
-        if (lo is not None and value < lo) or (hi is not None and value > hi):
-            return False, None, f"{raw!r} is outside {lo}..{hi}"
-        return True, value, ""
+        # Compared before converting: float() of a 400-digit integer overflows.
+        if (lo is not None and raw < lo) or (hi is not None and raw > hi):
+            return False, None, f"{_short(raw)} is outside {lo}..{hi}"
+        return True, tp(raw), ""
     return False, None, f"unsupported value {raw!r}"
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:20]}…({len(text)} characters)"
 
 
 def _dump(obj: Any) -> Any:

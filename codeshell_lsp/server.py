@@ -27,14 +27,14 @@ from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 
-from . import __version__, documents, transport, user_config
+from . import __version__, documents, transport, trust, user_config
 from .context import Cursor, Encoding, clamp_position, cursor_at
 from .context import index_to_column
 from .engine import Completion, Engine, Status
 from .errors import CodeshellError
 from .extra_context import SELECT_BUDGET_MS, Extra, Sources
 from .kvstore import cache_dir
-from .log import LOGGER_NAME, get_logger
+from .log import LOGGER_NAME, USER_NOTICE, get_logger
 from .options import Settings, camel, flags_tree, merge
 
 log = get_logger(__name__)
@@ -145,6 +145,12 @@ class CodeshellServer(LanguageServer):
         self._init_options: dict[str, Any] = {}
         self._context_check: asyncio.TimerHandle | None = None
         self._closing: threading.Thread | None = None
+        # The levels settings come from (see trust.py): the user's own (initializationOptions,
+        # then unscoped workspace/configuration or a pushed tree over it) and the workspace
+        # folder's (workspace/configuration scoped to it), which wins but is less trusted.
+        self._user_tree: dict[str, Any] = {}
+        self._workspace_tree: dict[str, Any] = {}
+        self._root: str | None = None  # the first workspace folder (the scope of its settings)
 
     def close_engine(self) -> threading.Thread:
         """Stop the engine and save what it keeps (KV, the context chosen per document)
@@ -177,12 +183,13 @@ class CodeshellServer(LanguageServer):
 
     # --- telling the user -------------------------------------------------------------
 
-    def tell(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
-        """window/showMessage, once per distinct message."""
+    def tell(self, message: str, kind: types.MessageType = types.MessageType.Warning, logged: bool = False) -> None:
+        """window/showMessage, once per distinct message (and logged, unless it came from the log)."""
         if message in self._told:
             return
         self._told.add(message)
-        log.warning("%s", message)
+        if not logged:
+            log.warning("%s", message)
         self.window_show_message(types.ShowMessageParams(type=kind, message=f"codeshell-lsp: {message}"))
 
     def report_server_error(self, error: Exception, source: Any) -> None:
@@ -192,15 +199,22 @@ class CodeshellServer(LanguageServer):
 
     # --- settings and model --------------------------------------------------------------
 
-    def apply_settings(self, tree: Any, source: str) -> None:
-        """Take a settings tree over the user config (CLI flags win), report problems,
+    def apply_settings(self, source: str) -> None:
+        """Take the settings trees (workspace over user, both over the user config, CLI
+        flags over all), report problems, keep an API key from a URL it must not go to,
         reload the model if needed."""
         user = user_config.read()
         for p in user.problems:
             self.tell(p)
-        settings, problems = Settings.layered(tree, self.cli_settings, user.settings())
+        settings, problems = Settings.layered(merge(self._user_tree, self._workspace_tree), self.cli_settings, user.settings())
         for p in problems:
             self.tell(f"setting {p} ({source})")
+        levels = [(trust.Level.USER, self._user_tree), (trust.Level.WORKSPACE, self._workspace_tree),
+                  (trust.Level.COMMAND_LINE, self.cli_settings)]
+        layers = [(level, Settings.from_dict(tree)[0]) for level, tree in levels] + [(trust.Level.USER, user.settings())]
+        settings, why = trust.guard_key(settings, layers)
+        if why:
+            self.tell(why)
         self.settings = settings
         key = (*settings.load_key(self.cli_model), user_config.model_choice(user))
         self.engine.settings = settings
@@ -244,22 +258,28 @@ class CodeshellServer(LanguageServer):
         failed = future.exception() is not None
         self.work_done_progress.end(token, types.WorkDoneProgressEnd(message="model failed to load" if failed else "model ready"))
 
-    async def pull_configuration(self) -> dict[str, Any]:
-        """The ``codeshell`` section of workspace/configuration ({} if the client has none)."""
+    async def pull_configuration(self, source: str) -> None:
+        """Ask for the ``codeshell`` section (workspace/configuration) as the user's own
+        settings and as the workspace folder's, and apply them (nothing if the client
+        cannot be asked)."""
         caps = self.client_capabilities
         if not (caps.workspace and caps.workspace.configuration):
-            return {}
+            return
+        items = [types.ConfigurationItem(section=CONFIG_SECTION)]
+        if self._root:
+            items.append(types.ConfigurationItem(section=CONFIG_SECTION, scope_uri=self._root))
         try:
-            items = await asyncio.wait_for(
-                self.workspace_configuration_async(
-                    types.ConfigurationParams(items=[types.ConfigurationItem(section=CONFIG_SECTION)])
-                ),
-                timeout=5,
-            )
+            trees = await asyncio.wait_for(self.workspace_configuration_async(types.ConfigurationParams(items=items)), timeout=5)
         except (Exception, asyncio.TimeoutError) as e:
             log.warning("workspace/configuration failed: %s", e or "no answer in 5 s")
-            return {}
-        return items[0] if items and isinstance(items[0], dict) else {}
+            return
+        user, workspace = [t if isinstance(t, dict) else {} for t in [*(trees or []), {}, {}][:2]]
+        self.receive(user, workspace, source)
+
+    def receive(self, user: dict[str, Any], workspace: dict[str, Any], source: str) -> None:
+        """New user and workspace trees from the client (over initializationOptions)."""
+        self._user_tree, self._workspace_tree = merge(self._init_options, user), workspace
+        self.apply_settings(source)
 
     # --- completion ----------------------------------------------------------------------
 
@@ -348,12 +368,13 @@ def initialize(ls: CodeshellServer, params: types.InitializeParams) -> None:
     # load on which model it uses and which level chose it.
     _forward_logs(ls)
     documents.adopt(ls.workspace)  # LSP line semantics for every document from now on
-    ls._init_options = opts if isinstance(opts, dict) else {}
+    ls._init_options = ls._user_tree = opts if isinstance(opts, dict) else {}
     if opts is not None and not isinstance(opts, dict):
         log.warning("initializationOptions is not an object; ignored")
     # Start loading at once; initialize still answers immediately.
-    ls.apply_settings(ls._init_options, "initializationOptions")
+    ls.apply_settings("initializationOptions")
     ls.sources.roots = [f.uri for f in params.workspace_folders or []] + ([params.root_uri] if params.root_uri else [])
+    ls._root = ls.sources.roots[0] if ls.sources.roots else None
     if ls.settings.cache.persist:
         ls.sources.load(ls.context_file())
     ls.sources.start_indexer()
@@ -364,19 +385,17 @@ async def initialized(ls: CodeshellServer, params: types.InitializedParams) -> N
     ls._initialized = True
     if ls._load is not None and not ls._load.done():
         asyncio.ensure_future(ls.report_load_progress(ls._load))
-    pulled = await ls.pull_configuration()
-    if pulled:
-        ls.apply_settings(merge(ls._init_options, pulled), "workspace configuration")
+    await ls.pull_configuration("workspace configuration")
 
 
 @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
 async def did_change_configuration(ls: CodeshellServer, params: types.DidChangeConfigurationParams) -> None:
     pushed = params.settings
     if isinstance(pushed, dict) and isinstance(pushed.get(CONFIG_SECTION), dict):
-        ls.apply_settings(merge(ls._init_options, pushed[CONFIG_SECTION]), "didChangeConfiguration")
+        # A pushed tree is all the client has, and the user's own: it replaces both levels.
+        ls.receive(pushed[CONFIG_SECTION], {}, "didChangeConfiguration")
     else:
-        pulled = await ls.pull_configuration()
-        ls.apply_settings(merge(ls._init_options, pulled), "workspace configuration")
+        await ls.pull_configuration("workspace configuration")
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
@@ -509,6 +528,23 @@ class _LspLogHandler(logging.Handler):
             pass
 
 
+class _NoticeHandler(logging.Handler):
+    """Shows the log records marked for the user (``log.tell_user``, from any thread)
+    as window/showMessage, once each, while the client still reads what it is sent."""
+
+    def __init__(self, ls: CodeshellServer, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(logging.WARNING)
+        self.ls, self.loop = ls, loop
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not getattr(record, USER_NOTICE, False) or self.ls.protocol._shutdown:
+            return
+        try:
+            self.loop.call_soon_threadsafe(lambda: self.ls.tell(record.getMessage(), logged=True))
+        except RuntimeError:  # loop closed during shutdown: the file log still has it
+            pass
+
+
 def _forward_logs(ls: CodeshellServer) -> None:
     """From now on the client gets INFO and above as window/logMessage; stderr (``-v``)
     keeps only what it is not sent, so an editor that shows both (VS Code's output shows
@@ -542,6 +578,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
     for number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(number, on_signal, number)
+    logging.getLogger(LOGGER_NAME).addHandler(_NoticeHandler(server, loop))
     server.protocol.on_exit = stop.set
     try:
         if getattr(args, "tcp", False):

@@ -1,6 +1,12 @@
 """What the remote backends share: one keep-alive HTTP client, streamed JSON events,
 cancellation that closes the connection, backoff, error messages, token estimates.
 
+Every answer is bounded, whatever the server does: in time (``backend.timeoutMs`` of
+silence at most, and ``DEADLINE_FACTOR`` times that for the whole answer, so a server
+dripping a byte a second cannot hold a request), in size (``MAX_ANSWER_BYTES`` in all,
+``MAX_LINE_BYTES`` per event line, counted after decompression), and in tokens
+(``completion.maxTokens`` enforced here too, for servers that ignore it).
+
 The client is httpx's ``AsyncClient`` on a private event loop in its own thread; the
 engine's worker thread hands it one request at a time and waits. Async because a
 request must be abortable at any moment — while the server is still evaluating the
@@ -38,6 +44,12 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 _POLL_S = 0.01  # how often a waiting request looks at the cancel flag
+DEADLINE_FACTOR = 3  # a whole answer may take this many times backend.timeoutMs
+MAX_ANSWER_BYTES = 16 << 20  # a completion is a few kB; llama-server's last event echoes the prompt
+MAX_LINE_BYTES = 4 << 20
+MAX_ERROR_BYTES = 64 << 10  # of an error answer, what is read to quote it
+MAX_TOKEN_CHARS = 128  # longer than any token of a real vocabulary (whitespace runs included)
+_EOL = re.compile(rb"\r\n|\r|\n")  # server-sent events end lines with any of them
 _STATUS_HINTS = {
     401: " — check the key in the variable backend.apiKeyEnv names",
     403: " — check the key in the variable backend.apiKeyEnv names",
@@ -286,10 +298,12 @@ class RemoteWindow:
 
 
 class Generated:
-    """Streamed text so far, cut where the postprocessing policy says generation ends."""
+    """Streamed text so far, cut where the postprocessing policy says generation ends,
+    or at ``max_tokens`` when the server ignores that limit."""
 
-    def __init__(self, policy: Policy) -> None:
+    def __init__(self, policy: Policy, max_tokens: int) -> None:
         self.policy = policy
+        self.max_tokens = max_tokens
         self.text = ""
         self.pieces = 0
         self.reason = ""
@@ -301,8 +315,16 @@ class Generated:
             return False
         if self.t_first is None:
             self.t_first = time.perf_counter()
+        # Each event carries at least one token: one more than asked for means the
+        # server ignores max_tokens, and would go on until it hits its own limit.
+        if self.pieces >= self.max_tokens:
+            self.reason = "length"
+            return True
         self.pieces += 1
         self.text += piece
+        if len(self.text) > self.max_tokens * MAX_TOKEN_CHARS:
+            self.text, self.reason = self.text[: self.max_tokens * MAX_TOKEN_CHARS], "length"
+            return True
         stop = self.policy.stop_at(self.text)
         if stop is not None:
             self.text, self.reason = self.text[: stop[0]], stop[1]
@@ -317,6 +339,7 @@ class HttpClient:
         self.url = url
         self.what = what  # names the server in messages: "llama-server", "OpenAI-compatible server"
         self.timeout_s = timeout_ms / 1000
+        self.deadline_s = self.timeout_s * DEADLINE_FACTOR
         self.backoff = Backoff()
         headers = {"User-Agent": f"codeshell-lsp/{__version__}"}
         if key:
@@ -359,9 +382,9 @@ class HttpClient:
         out: list[Any] = []
 
         async def get() -> None:
-            response = await self._client.get(path)
-            await self._check_status(response)
-            out.append(self._parse(response.text))
+            async with self._client.stream("GET", path) as response:
+                await self._check_status(response)
+                out.append(self._parse(await self._body(response)))
 
         self._run(get, cancelled, probe)
         return out[0]
@@ -410,16 +433,24 @@ class HttpClient:
 
     async def _guard(self, make: Callable[[], Awaitable[None]], cancelled: IsCancelled) -> None:
         task = asyncio.ensure_future(self._translate(make))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.deadline_s
         while True:
             done, _ = await asyncio.wait({task}, timeout=_POLL_S)
             if done:
                 return task.result()
-            if cancelled():
+            late = loop.time() > deadline
+            if cancelled() or late:
                 task.cancel()
                 # Wait until httpx has closed the connection: the server must see the disconnect.
                 await asyncio.wait({task})
                 if not task.cancelled() and task.exception() is not None:
                     log.debug("cancelled request ended with %r", task.exception())
+                if late:
+                    raise ServerTimeout(
+                        f"the {self.what} at {self.url} did not finish its answer within {self.deadline_s:g} s "
+                        f"({DEADLINE_FACTOR} x backend.timeoutMs): it streams without end, or too slowly"
+                    )
                 raise Cancelled()
 
     async def _translate(self, make: Callable[[], Awaitable[None]]) -> None:
@@ -443,10 +474,9 @@ class HttpClient:
         async with self._client.stream("POST", path, json=body) as response:
             await self._check_status(response)
             if "text/event-stream" not in response.headers.get("content-type", ""):
-                await response.aread()
-                on_event(self._event(self._parse(response.text)))
+                on_event(self._event(self._parse(await self._body(response))))
                 return
-            lines = response.aiter_lines()
+            lines = self._lines(response)
             seen = [False]
 
             def counted(event: Any) -> bool:
@@ -494,6 +524,41 @@ class HttpClient:
             self._parse("\n".join(data))
         return False
 
+    async def _body(self, response: httpx.Response, limit: int = MAX_ANSWER_BYTES, cut: bool = False) -> str:
+        """The answer's text, read up to ``limit`` bytes: beyond that, an error (or, with
+        ``cut``, the text so far)."""
+        data = bytearray()
+        async for chunk in response.aiter_bytes():
+            data += chunk
+            if len(data) > limit:
+                if cut:
+                    break
+                raise self._too_big(f"an answer of more than {limit >> 20} MB")
+        return data[:limit].decode("utf-8", "replace")  # JSON is UTF-8 (RFC 8259)
+
+    async def _lines(self, response: httpx.Response) -> AsyncIterator[str]:
+        """The answer's lines (ended by \\n, \\r\\n or \\r), each at most ``MAX_LINE_BYTES``
+        and all of them ``MAX_ANSWER_BYTES``."""
+        buf, total = b"", 0
+        async for chunk in response.aiter_bytes():
+            total += len(chunk)
+            if total > MAX_ANSWER_BYTES:
+                raise self._too_big(f"an answer of more than {MAX_ANSWER_BYTES >> 20} MB")
+            buf += chunk
+            if _EOL.search(chunk):
+                held = buf.endswith(b"\r")  # perhaps the first half of \r\n
+                *done, buf = _EOL.split(buf[:-1] if held else buf)
+                buf += b"\r" if held else b""
+                for line in done:
+                    yield line.decode("utf-8", "replace")
+            if len(buf) > MAX_LINE_BYTES:
+                raise self._too_big(f"a line of more than {MAX_LINE_BYTES >> 20} MB")
+        if buf:
+            yield buf.rstrip(b"\r").decode("utf-8", "replace")
+
+    def _too_big(self, what: str) -> ServerGarbled:
+        return ServerGarbled(f"the {self.what} at {self.url} sent {what}: is backend.url a {self.what}?")
+
     def _event(self, obj: Any) -> Any:
         if isinstance(obj, dict) and obj.get("error"):
             message = f"the {self.what} at {self.url} reported an error: {_message(obj)}"
@@ -516,12 +581,12 @@ class HttpClient:
     async def _check_status(self, response: httpx.Response) -> None:
         if response.status_code < 400:
             return
-        await response.aread()
+        text = await self._body(response, MAX_ERROR_BYTES, cut=True)
         try:
-            obj: Any = json.loads(response.text)
+            obj: Any = json.loads(text)
             said = _message(obj)
         except ValueError:
-            obj = said = " ".join(response.text.split())[:400]
+            obj = said = " ".join(text.split())[:400]
         status = response.status_code
         message = (
             f"the {self.what} at {self.url} answered HTTP {status} {response.reason_phrase}"

@@ -85,7 +85,7 @@ class LlamaServerBackend:
             body["model"] = self.model
         if prompt.chunks:
             body["input_extra"] = [{"filename": c.path, "text": c.text} for c in prompt.chunks]
-        out = Generated(policy)
+        out = Generated(policy, gen.max_tokens)
         last: dict[str, Any] = {}
 
         def on_event(event: Any) -> bool:

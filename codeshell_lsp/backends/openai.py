@@ -121,7 +121,7 @@ class OpenAIBackend:
             body["top_k"] = gen.top_k  # not in OpenAI's API; llama.cpp and vLLM take it
         if self.model:
             body["model"] = self.model
-        out = Generated(policy)
+        out = Generated(policy, gen.max_tokens)
         usage: dict[str, Any] = {}
 
         def on_event(event: Any) -> bool:

@@ -39,6 +39,27 @@ function serverSettings(tree, isSet = () => true) {
   return pick(tree, '');
 }
 
+/**
+ * The user's own values of `tree` (VS Code's user settings, else the defaults), leaving
+ * out what a workspace or folder sets: `inspect(key)` is
+ * `workspace.getConfiguration('codeshell').inspect`. The server trusts these (it sends an
+ * API key only to a URL set here) and asks for the workspace's values apart, scoped to
+ * the folder, as less trusted.
+ */
+function userValues(tree, inspect, prefix = '') {
+  const out = {};
+  for (const [key, value] of Object.entries(tree || {})) {
+    if (value && typeof value === 'object' && !Array.isArray(value)) {
+      out[key] = userValues(value, inspect, `${prefix}${key}.`);
+      continue;
+    }
+    const seen = inspect(prefix + key) || {};
+    const mine = seen.globalValue !== undefined ? seen.globalValue : seen.defaultValue;
+    if (mine !== undefined) out[key] = mine;
+  }
+  return out;
+}
+
 /** Where completions are shown: 'inline' (ghost text), 'suggest' (suggest widget) or 'both'. */
 function editorMode(tree) {
   const mode = tree && tree.editor && tree.editor.mode;
@@ -50,4 +71,4 @@ function chars(text) {
   return [...text].length;
 }
 
-module.exports = { EXTENSION_KEYS, serverCommand, serverSettings, editorMode, chars };
+module.exports = { EXTENSION_KEYS, serverCommand, serverSettings, userValues, editorMode, chars };

@@ -1,13 +1,16 @@
 // CodeShell LSP for VS Code: starts `codeshell-lsp serve --stdio` and hands it the
-// `codeshell.*` settings (initializationOptions, workspace/configuration and
-// didChangeConfiguration). Completions arrive as inline ghost text by default.
+// `codeshell.*` settings: the user's own in initializationOptions and unscoped
+// workspace/configuration, the workspace's merged in when the server asks scoped to a
+// folder (it trusts those less: no API key goes to a URL set there); a change is
+// announced with didChangeConfiguration and pulled. Completions arrive as inline ghost
+// text by default.
 'use strict';
 
 const vscode = require('vscode');
 const {
   LanguageClient, TransportKind, DidChangeConfigurationNotification, WorkDoneProgressCreateRequest, WorkDoneProgress,
 } = require('vscode-languageclient/node');
-const { serverCommand, serverSettings, editorMode, chars } = require('./config');
+const { serverCommand, serverSettings, userValues, editorMode, chars } = require('./config');
 
 let client;
 let output;
@@ -33,6 +36,17 @@ function settingsTree() {
 function userSet(key) {
   const i = vscode.workspace.getConfiguration('codeshell').inspect(key);
   return !!i && [i.globalValue, i.workspaceValue, i.workspaceFolderValue].some((v) => v !== undefined);
+}
+
+// The tree as the user's own settings set it: no workspace or folder values (the server
+// trusts these with the API key), and no defaults (they would hide the user config file).
+function userSettingsTree() {
+  const config = vscode.workspace.getConfiguration('codeshell');
+  const own = (key) => {
+    const i = config.inspect(key);
+    return !!i && i.globalValue !== undefined;
+  };
+  return serverSettings(userValues(settingsTree(), (key) => config.inspect(key)), own);
 }
 
 // Acceptance statistics stay on this machine: they go to the local server only, which
@@ -78,15 +92,18 @@ function createClient() {
   const run = { command, args, transport: TransportKind.stdio };
   return new LanguageClient('codeshell', 'CodeShell LSP', { run, debug: run }, {
     documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
-    initializationOptions: serverSettings(tree, userSet),
+    initializationOptions: userSettingsTree(),
     outputChannel: output,
     middleware: {
       workspace: {
-        // The server asks for section `codeshell`: answer without the extension's own keys.
+        // The server asks for section `codeshell` without a scope (the user's own values)
+        // and scoped to the workspace folder (everything that applies there): answer
+        // without the extension's own keys.
         configuration: async (params, token, next) => {
           const result = await next(params, token);
+          const codeshell = (item, r) => (item.scopeUri ? serverSettings(r, userSet) : userSettingsTree());
           return Array.isArray(result)
-            ? result.map((r, i) => (params.items[i].section === 'codeshell' ? serverSettings(r, userSet) : r))
+            ? result.map((r, i) => (params.items[i].section === 'codeshell' ? codeshell(params.items[i], r) : r))
             : result;
         },
       },
@@ -189,10 +206,9 @@ async function activate(context) {
         output.info('codeshell.server.* changed: restarting the server');
         await restart();
       } else if (e.affectsConfiguration('codeshell') && client) {
-        output.info('codeshell.* changed: sending the settings to the server');
-        await client.sendNotification(DidChangeConfigurationNotification.type, {
-          settings: { codeshell: serverSettings(settingsTree(), userSet) },
-        });
+        // No tree: the server asks for the user's and the folder's values apart.
+        output.info('codeshell.* changed: the server asks for the settings again');
+        await client.sendNotification(DidChangeConfigurationNotification.type, { settings: null });
       }
     }),
     { dispose: () => client && client.stop() }

@@ -22,7 +22,7 @@ import pytest
 
 from codeshell_lsp import llama_server_binary
 
-from .helpers import QuietHandler, http_server
+from .helpers import ENDLESS, HUGE, QuietHandler, http_server
 
 
 def free_port() -> int:
@@ -109,7 +109,7 @@ class Misbehaving:
     """What the stdlib server does with the next POST, and what it saw."""
 
     url: str = ""
-    mode: str = "ok"  # ok | 500 | 400 | garbage | hang | sse-garbage
+    mode: str = "ok"  # ok | 500 | 400 | garbage | hang | sse-garbage | ENDLESS | HUGE
     hits: int = 0
     client_closed: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
@@ -133,6 +133,29 @@ def _handler(state: Misbehaving) -> type[BaseHTTPRequestHandler]:
                 self._send(200, b"<html>Bad Gateway</html>", "application/json")
             elif mode == "sse-garbage":
                 self._send(200, b"data: {not json\n\n", "text/event-stream")
+            elif mode in ENDLESS:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.close_connection = True
+                with contextlib.suppress(OSError):
+                    for n in range(10**9):
+                        if state.release.is_set():
+                            break
+                        self.wfile.write(ENDLESS[mode](n))
+                        self.wfile.flush()
+                        time.sleep(0.001 if mode == "endless" else 0.05)
+            elif mode in HUGE:
+                data, encoding = HUGE[mode]()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream" if mode != "huge-json" else "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                if encoding:
+                    self.send_header("Content-Encoding", encoding)
+                self.end_headers()
+                with contextlib.suppress(OSError):
+                    self.wfile.write(data)
             elif mode == "hang":
                 # Say nothing; notice when the client hangs up (its socket turns readable at EOF).
                 while not state.release.is_set():

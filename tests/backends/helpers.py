@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import threading
+import zlib
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterator
@@ -107,3 +109,31 @@ def http_server(handler: type[BaseHTTPRequestHandler], port: int = 0) -> Iterato
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+# --- answers that never end, or are far too big (remote servers misbehaving) ----------
+
+
+def _words(n: int) -> bytes:
+    """Both APIs' streamed event for a new word each time, never a newline."""
+    return b"data: " + json.dumps({"choices": [{"text": f" w{n}"}], "content": f" w{n}"}).encode() + b"\n\n"
+
+
+# Answers that never end: new words ignoring max_tokens; a byte at a time, never a
+# whole line; SSE comments (keep-alives) only.
+ENDLESS = {"endless": _words, "drip": lambda n: b":", "keepalive": lambda n: b": ping\n\n"}
+
+
+def _gzip_bomb() -> tuple[bytes, str]:
+    """400 MB of spaces after "data: " as ~400 kB of gzip, built without holding 400 MB."""
+    z = zlib.compressobj(9, zlib.DEFLATED, 31)
+    chunk = b" " * (1 << 20)
+    return z.compress(b"data: ") + b"".join(z.compress(chunk) for _ in range(400)) + z.flush(), "gzip"
+
+
+# Built once (the test measures the client's memory, not the server's).
+HUGE = {
+    "huge-json": functools.cache(lambda: (json.dumps({"choices": [{"text": "x" * (50 << 20)}], "content": "x"}).encode(), "")),
+    "huge-line": functools.cache(lambda: (b"data: " + json.dumps({"choices": [{"text": "y" * (50 << 20)}]}).encode() + b"\n\n", "")),
+    "gzip-bomb": functools.cache(_gzip_bomb),
+}

@@ -14,7 +14,7 @@ from codeshell_lsp.errors import BackendError, Cancelled
 from codeshell_lsp.options import Settings
 
 from .conftest import Misbehaving, free_port, llama_cpp_python_server, serve
-from .helpers import PREFIX, STREAMING, SUFFIX, Flag, complete, remote
+from .helpers import HUGE, PREFIX, STREAMING, SUFFIX, Flag, complete, remote
 
 KINDS = ("openai", "llama-server")
 
@@ -74,6 +74,57 @@ def test_silent_server_times_out_after_timeout_ms(kind, misbehaving):
     finally:
         backend.close()
     assert time.monotonic() - t0 < 2
+
+
+def test_a_server_ignoring_max_tokens_is_cut_at_max_tokens(kind, misbehaving):
+    misbehaving.mode = "endless"
+    backend = remote(kind, misbehaving.url)
+    t0 = time.monotonic()
+    try:
+        r = complete(backend, max_tokens=16)
+    finally:
+        backend.close()
+    assert time.monotonic() - t0 < 3
+    assert r.text == "".join(f" w{n}" for n in range(16)) and r.stop_reason == "length"
+
+
+@pytest.mark.parametrize("mode", ["drip", "keepalive"])
+def test_an_answer_that_never_ends_stops_at_the_deadline(kind, misbehaving, mode):
+    """Never silent for backend.timeoutMs, never done: the whole answer gets 3x that."""
+    misbehaving.mode = mode
+    backend = remote(kind, misbehaving.url, timeout_ms=300)
+    t0 = time.monotonic()
+    try:
+        with pytest.raises(BackendError, match=r"did not finish its answer within 0.9 s \(3 x backend.timeoutMs\)"):
+            complete(backend)
+    finally:
+        backend.close()
+    assert time.monotonic() - t0 < 3
+
+
+@pytest.mark.parametrize("mode, what", [("huge-json", "an answer of more than 16 MB"), ("huge-line", "a line of more than 4 MB"),
+                                        ("gzip-bomb", "(an answer of more than 16|a line of more than 4) MB")])
+def test_an_oversized_answer_is_refused_before_it_is_read_whole(kind, misbehaving, mode, what):
+    misbehaving.mode = mode
+    HUGE[mode]()  # built before the peak is taken
+    backend = remote(kind, misbehaving.url)
+    peak0 = _peak_rss_mb()
+    t0 = time.monotonic()
+    try:
+        with pytest.raises(BackendError, match=f"sent {what}"):
+            complete(backend)
+    finally:
+        backend.close()
+    assert time.monotonic() - t0 < 5
+    assert _peak_rss_mb() - peak0 < 150
+
+
+def _peak_rss_mb() -> int:
+    """This process's peak resident memory (VmHWM) in MB."""
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) >> 10
+    return 0
 
 
 def test_cancel_while_the_server_is_silent_closes_the_connection(kind, misbehaving):

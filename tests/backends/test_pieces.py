@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from codeshell_lsp.backends.http import Backoff, Generated, TokenEstimate, _message
+from codeshell_lsp.backends.http import MAX_TOKEN_CHARS, Backoff, Generated, TokenEstimate, _message
 from codeshell_lsp.errors import BackendError
 from codeshell_lsp.fim import FAMILIES, assemble_text
 
@@ -64,7 +64,7 @@ def test_token_estimate_errs_long_and_learns_only_denser_ratios():
 
 
 def test_generated_cuts_at_the_first_stop_string_across_pieces():
-    out = Generated(StopRule(("\n\n", "<|endoftext|>"), lambda text: None))
+    out = Generated(StopRule(("\n\n", "<|endoftext|>"), lambda text: None), 64)
     assert not out.add("return a")
     assert not out.add(" + b\n")
     assert out.add("\ndef g")
@@ -72,10 +72,24 @@ def test_generated_cuts_at_the_first_stop_string_across_pieces():
 
 
 def test_generated_cuts_where_the_scope_ends():
-    out = Generated(StopRule((), lambda text: text.find(")") + 1 or None))
+    out = Generated(StopRule((), lambda text: text.find(")") + 1 or None), 64)
     assert not out.add("f(a")
     assert out.add(", b) + 1")
     assert (out.text, out.reason) == ("f(a, b)", "scope")
+
+
+def test_generated_stops_a_server_that_ignores_max_tokens():
+    """Every streamed piece is at least one token: a piece past maxTokens ends it."""
+    out = Generated(StopRule((), lambda text: None), 3)
+    assert not any(out.add(w) for w in (" w1", " w2", " w3"))
+    assert out.add(" w4")
+    assert (out.text, out.reason, out.pieces) == (" w1 w2 w3", "length", 3)
+
+
+def test_generated_caps_the_text_of_oversized_pieces():
+    out = Generated(StopRule((), lambda text: None), 2)
+    assert out.add("x" * 100_000)
+    assert len(out.text) == 2 * MAX_TOKEN_CHARS and out.reason == "length"
 
 
 @pytest.mark.parametrize(

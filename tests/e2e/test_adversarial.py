@@ -4,9 +4,11 @@ probe that carries request ids names the answer each must get, exactly once. Doc
 probes check the edited text against an independent reference (a fresh document with
 the expected text must give the same prompt: a completion-cache hit).
 
-``test_tally`` prints ``probes tried / survived`` and fails on any probe that did not
-survive; the probes are listed in ``FRAMING``, ``CONTENT``, ``PARAMS``, ``DOCUMENTS``
-and ``LIFECYCLE`` (one server per lifecycle probe).
+``test_tally`` prints a table of probes tried / survived per family and fails on any
+probe that did not survive; the probes are listed in ``FRAMING``, ``CONTENT``,
+``PARAMS``, ``DOCUMENTS`` and the lifecycle family (one server per probe), and the
+fault families of ``fault_probes`` (persistence, remote servers, settings, model
+files; one server per probe as well).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any, Callable
 
 import pytest
 
+from .fault_probes import FAMILIES, run_family
 from .raw import Server, TcpClient, completion_params, frame, init_params, notification, request, server_cmd
 
 pytestmark = pytest.mark.model
@@ -566,40 +569,45 @@ def _run_stream_probes(s: Server, probes: list[Probe], failed: list[str]) -> Non
 
 
 def test_tally(tiny_model, tmp_path, capsys):
+    """Every probe, family by family; the table of tried / survived printed at the end."""
     failed: list[str] = []
-    tried = 0
+    table: dict[str, list[int]] = {}  # family -> [tried, survived]
+
+    def count(family: str, names_failed: list[str], tried: int) -> None:
+        table[family] = [tried, tried - len(names_failed)]
+        failed.extend(f"{family}: {n}" for n in names_failed)
+
     opts = {"cache": {"speculative": False}, "context": {"otherFiles": False}}
     with Server("--model", str(tiny_model)) as s:
         s.initialize(opts)
-        for group in (FRAMING, CONTENT, PARAMS):
-            _run_stream_probes(s, group, failed)
-            tried += len(group)
-        for i, d in enumerate(DOCUMENTS):
-            tried += 1
-            if not _doc_probe_ok(s, i, d):
-                failed.append(d.name)
+        for family, group in (("framing", FRAMING), ("content", CONTENT), ("params", PARAMS)):
+            lost: list[str] = []
+            _run_stream_probes(s, group, lost)
+            count(family, lost, len(group))
+        count("documents", [d.name for i, d in enumerate(DOCUMENTS) if not _doc_probe_ok(s, i, d)], len(DOCUMENTS))
         # Memory: a second pass of the content probes (the largest messages) must not
         # grow the process again; the first pass sets the high-water mark.
-        tried += 1
         rss1 = s.rss_kb()
         again: list[str] = []
         _run_stream_probes(s, CONTENT, again)
         rss2 = s.rss_kb()
         with capsys.disabled():
             print(f"\nRSS after the probes {rss1} kB, after the content probes again {rss2} kB")
-        if again or not (s.alive() and rss2 < rss1 * 1.1 + 20_000):
-            failed.append("memory: the content probes again")
-    for name, probe in _lifecycle(tiny_model, tmp_path):
-        tried += 1
-        try:
-            ok = probe()
-        except Exception as e:  # a probe that raises did not survive
-            ok = False
-            name = f"{name} ({type(e).__name__}: {e})"
-        if not ok:
-            failed.append(name)
+        grew = again or not (s.alive() and rss2 < rss1 * 1.1 + 20_000)
+        count("memory", ["the content probes again"] if grew else [], 1)
+    for family, build in (("lifecycle", _lifecycle), *FAMILIES.items()):
+        scratch = tmp_path / family.replace(" ", "-")
+        scratch.mkdir()
+        with capsys.disabled():
+            print(f"\n{family}:")
+            results = list(run_family(build, tiny_model, scratch))
+        count(family, [n for n, ok in results if not ok], len(results))
     with capsys.disabled():
-        print(f"\nadversarial probes: {tried} tried, {tried - len(failed)} survived")
+        print("\nadversarial probes, per family (tried / survived):")
+        for family, (tried, survived) in table.items():
+            print(f"  {family:<12} {tried:>4} {survived:>4}")
+        total = [sum(v[i] for v in table.values()) for i in (0, 1)]
+        print(f"  {'all':<12} {total[0]:>4} {total[1]:>4}")
     assert not failed, failed
 
 

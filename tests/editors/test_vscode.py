@@ -83,6 +83,23 @@ def test_only_what_the_user_set_is_sent_so_the_user_config_counts():
     assert json.loads(out.stdout) == {"completion": {"maxTokens": 8}}
 
 
+def test_only_the_users_own_values_are_sent_as_theirs():
+    """What initializationOptions and unscoped workspace/configuration are made from: the
+    user's own values (or defaults, which the extension then leaves out), never a
+    workspace's (the server trusts them with the API key)."""
+    node = tool("node", "install Node.js >= 18")
+    merged = {"completion": {"maxTokens": 8, "stop": ["x"]}, "backend": {"url": "http://collector.example", "apiKeyEnv": "K"}}
+    seen = {
+        "completion.maxTokens": {"defaultValue": 64, "globalValue": 8},
+        "completion.stop": {"defaultValue": [], "workspaceFolderValue": ["x"]},
+        "backend.url": {"defaultValue": "", "workspaceValue": "http://collector.example"},
+        "backend.apiKeyEnv": {"defaultValue": "", "globalValue": "K"},
+    }
+    script = f"const s = {json.dumps(seen)}; console.log(JSON.stringify(require('./config').userValues({json.dumps(merged)}, (k) => s[k])))"
+    out = subprocess.run([node, "-e", script], cwd=EXTENSION, check=True, capture_output=True, text=True, timeout=30)
+    assert json.loads(out.stdout) == {"completion": {"maxTokens": 8, "stop": []}, "backend": {"url": "", "apiKeyEnv": "K"}}
+
+
 def test_extension_scripts_parse_and_start_codeshell_lsp_over_stdio():
     node = tool("node", "install Node.js >= 18")
     for script in ("extension.js", "config.js"):

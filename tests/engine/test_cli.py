@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -16,8 +18,6 @@ SOURCE = "def add(a, b):\n    return a + b\n\n\nprint(add(1, 2))\n"
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    import os
-
     return subprocess.run(
         [sys.executable, "-m", "codeshell_lsp", *args],
         capture_output=True,
@@ -142,3 +142,22 @@ def test_source_binary(tiny_model, tmp_path):
 )
 def test_bad_location_is_usage_error(tiny_model, source, loc, needle):
     _assert_one_line_error(run("complete", f"{source}{loc}", "--model", str(tiny_model)), 2, needle)
+
+
+def test_log_file_is_created_private(tiny_model, source, tmp_path):
+    log = tmp_path / "codeshell.log"
+    old = os.umask(0o022)
+    try:
+        r = run("complete", f"{source}:2:12", "--model", str(tiny_model), "--threads", "1", "--log-file", str(log))
+    finally:
+        os.umask(old)
+    assert r.returncode == 0, r.stderr
+    assert stat.S_IMODE(log.stat().st_mode) == 0o600 and log.read_text()
+
+
+@pytest.mark.parametrize("where", ["missing folder", "a folder"])
+def test_log_file_that_cannot_be_written_is_one_clear_line(tiny_model, source, tmp_path, where):
+    log = tmp_path / "no" / "such" / "x.log" if where == "missing folder" else tmp_path
+    r = run("info", str(tiny_model), "--log-file", str(log))
+    assert r.returncode == 1
+    assert r.stderr.strip().splitlines() == [r.stderr.strip()] and f"cannot write the log file {log}" in r.stderr

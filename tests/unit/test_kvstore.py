@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
+import stat
+import subprocess
+import sys
 import time
 
 import pytest
 
 from codeshell_lsp.kvstore import MAGIC, BadSnapshot, DiskStore, Parked, Snapshot, cache_dir, decode, encode, model_identity
+from codeshell_lsp.log import USER_NOTICE
 from codeshell_lsp.prompt import Span
 
 KEY = "model-a|kv f16|template codeshell"
@@ -155,13 +160,88 @@ def test_a_snapshot_larger_than_the_cap_is_not_written(tmp_path):
     assert not store.path("a").exists()
 
 
-def test_old_temporary_files_are_cleaned_up(tmp_path):
-    old, fresh = tmp_path / "x.kv.tmp.123", tmp_path / "y.kv.tmp.456"
-    old.write_bytes(b"half")
-    fresh.write_bytes(b"being written")
+def test_temporary_files_of_writers_gone_are_cleaned_up(tmp_path):
+    """A writer killed mid-save (SIGKILL) leaves its temporary file: deleted at the next
+    start when its process is gone, or when it is older than an hour (a pid is reused);
+    one a running process still writes is kept."""
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    dead, old, live = tmp_path / f"x.kv.tmp.{gone.pid}", tmp_path / "y.kv.tmp.1", tmp_path / "z.kv.tmp.1"
+    for p in (dead, old, live):
+        p.write_bytes(b"half")
     os.utime(old, (time.time() - 7200, time.time() - 7200))
     DiskStore(tmp_path, KEY, 1 << 20).close()
-    assert not old.exists() and fresh.exists()
+    assert not dead.exists() and not old.exists() and live.exists()
+
+
+def test_temporary_files_count_in_the_disk_cap(tmp_path):
+    size = len(encode(KEY, "a", SNAP))
+    (tmp_path / "other.kv.tmp.1").write_bytes(b"\0" * size)  # pid 1 runs: kept, but it takes room
+    store = DiskStore(tmp_path, KEY, int(size * 2.5))
+    try:
+        store.save("a", SNAP)
+        store.flush()
+        os.utime(store.path("a"), (time.time() - 100, time.time() - 100))
+        store.save("b", SNAP)
+        store.flush()
+        assert not store.path("a").exists() and store.path("b").exists()
+    finally:
+        store.close()
+
+
+def test_folders_and_files_are_private(tmp_path):
+    root = tmp_path / "cache" / "codeshell-lsp" / "kv"
+    root.parent.mkdir(parents=True, mode=0o755)
+    os.chmod(root.parent, 0o755)  # made by an older version
+    old = os.umask(0o022)
+    try:
+        store = DiskStore(root, KEY, 1 << 30)
+        store.save("a", SNAP)
+        store.close()
+    finally:
+        os.umask(old)
+    mode = lambda p: stat.S_IMODE(p.stat().st_mode)  # noqa: E731
+    assert mode(root) == mode(root.parent) == 0o700 and mode(store.path("a")) == 0o600
+
+
+def _notices(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if getattr(r, USER_NOTICE, False)]
+
+
+@pytest.mark.parametrize("where", ["the folder", "its parent"])
+def test_a_file_in_the_folders_place_is_told_once_and_left_alone(tmp_path, caplog, where):
+    root = tmp_path / "codeshell-lsp" / "kv"
+    blocked = root if where == "the folder" else root.parent
+    blocked.parent.mkdir(parents=True, exist_ok=True)
+    blocked.write_text("not a folder")
+    with caplog.at_level(logging.INFO, logger="codeshell_lsp"):
+        store = DiskStore(root, KEY, 1 << 30)
+        for doc in ("a", "b", "c"):
+            store.save(doc, SNAP)
+        store.flush()
+        assert store.load("a") is None
+        store.close()  # shutdown saves too: it must not raise
+    told = _notices(caplog)
+    assert len(told) == 1 and str(root) in told[0] and "cache.persist" in told[0]
+    assert len([r for r in caplog.records if r.levelno >= logging.WARNING]) == 1
+
+
+def test_a_full_disk_is_told_once_then_nothing_is_written(tmp_path, caplog, monkeypatch):
+    store = DiskStore(tmp_path / "kv", KEY, 1 << 30)
+    calls = []
+
+    def full(fd: int) -> None:
+        calls.append(fd)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with caplog.at_level(logging.INFO, logger="codeshell_lsp"):
+        for doc in ("a", "b", "c"):
+            store.save(doc, SNAP)
+        store.close()
+    told = _notices(caplog)
+    assert len(told) == 1 and "No space left on device" in told[0]
+    assert len(calls) == 1 and list(store.root.iterdir()) == []
 
 
 def _snap(n: int) -> Snapshot:

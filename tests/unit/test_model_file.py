@@ -82,3 +82,19 @@ def test_threads_capped_at_the_logical_cores(monkeypatch):
     assert capped_threads(ModelSettings(threads=256)).threads == 4
     assert capped_threads(ModelSettings(threads=3)).threads == 3
     assert capped_threads(ModelSettings(threads=0)).threads == 0
+
+
+def test_file_far_longer_than_its_tensors_is_refused_at_once(tmp_path):
+    stretched = tmp_path / "stretched.gguf"
+    stretched.write_bytes(embedded_model_path().read_bytes())
+    os.truncate(stretched, 20 << 30)  # sparse: no disk used
+    t0 = time.perf_counter()
+    with pytest.raises(ModelFormatError, match=r"is damaged: its tensors end at \d+ bytes but the file has 21474836480"):
+        check_file(stretched)
+    assert time.perf_counter() - t0 < 2
+
+
+def test_a_little_padding_after_the_tensors_is_accepted(tmp_path):
+    padded = tmp_path / "padded.gguf"
+    padded.write_bytes(embedded_model_path().read_bytes() + b"\0" * 4096)
+    check_file(padded)
