@@ -62,7 +62,7 @@ DUPLICATE_SIMILARITY = 0.9  # a chunk this similar to a better-ranked one adds n
 IMPORTED_BOOST = 1.0  # the outline of a module the current file imports comes first,
 USE_BOOST = 0.5  # the more so the more often the file uses it (``module.``), up to this much more
 EDIT_BOOST = 0.3  # a chunk the user edited lately (decays with each newer edit)
-RANKED_DOCUMENTS = 24  # documents whose chunks are ranked for a request (the rest by shared identifiers only)
+RANKED_DOCUMENTS = 16  # documents whose chunks are ranked for a request (the rest by shared identifiers only)
 DEDUP_POOL = 3  # near-duplicates are looked for among this many times ``limit`` best chunks
 MAX_INDEX_CHARS = 1 << 20  # larger documents give no chunks (a generated or data file, not code to copy from)
 INLINE_INDEX_CHARS = 100_000  # a document opened but not indexed yet is cut at a request up to this size (a few ms)
@@ -293,24 +293,26 @@ def display_path(uri: str, roots: Sequence[str] = ()) -> str:
 
 @dataclass(frozen=True)
 class _Index:
-    """A document's chunks and identifiers, computed once per text (off the message thread)."""
+    """A document's chunks and identifiers, computed once per text (off the message thread).
+
+    Chunks are kept as plain tuples of strings and numbers — (first line, -1 for the
+    outline; text; identifiers) — which the garbage collector stops tracking: at a
+    thousand open files, sets and objects per chunk made each full collection take
+    160-280 ms, a pause on whichever thread ran it, the message thread included."""
 
     text: str  # what it was computed from
-    chunks: tuple[tuple[Chunk, frozenset[str]], ...]  # the outline first, then line chunks
+    chunks: tuple[tuple[int, str, tuple[str, ...]], ...]  # the outline first, then line chunks
     ids: frozenset[str]  # every chunk's identifiers: whether the document is worth ranking at all
 
 
-def index_text(path: str, language: str, text: str, before: _Index | None = None) -> _Index:
-    """``text`` cut into chunks with their identifier sets; chunks whose text ``before``
-    already had keep their sets (an edit re-reads only what it touched)."""
-    known = {c.text: ids for c, ids in before.chunks} if before is not None else {}
-    chunks = []
+def index_text(text: str, before: _Index | None = None) -> _Index:
+    """``text`` cut into chunks with their identifiers; chunks whose text ``before``
+    already had keep them (an edit re-reads only what it touched)."""
+    known = {t: ids for _, t, ids in before.chunks} if before is not None else {}
     head = outline(text)
-    if head:
-        chunks.append((Chunk(path, language, head, (path, -1), "outline"), known.get(head) or identifiers(head)))
-    for start, t in chunk_lines(text):
-        chunks.append((Chunk(path, language, t, (path, start)), known.get(t) or identifiers(t)))
-    return _Index(text, tuple(chunks), frozenset().union(*(ids for _, ids in chunks)))
+    parts = ([(-1, head)] if head else []) + chunk_lines(text)
+    chunks = tuple((start, t, known.get(t) or tuple(identifiers(t))) for start, t in parts)
+    return _Index(text, chunks, frozenset(w for _, _, ids in chunks for w in ids))
 
 
 @dataclass
@@ -318,6 +320,7 @@ class _Doc:
     path: str
     language: str
     text: str = ""
+    stem: str = ""  # the module name an import would use
     index: _Index | None = None  # of this text or, until it is redone, of an earlier one
     indexed_once: bool = False
 
@@ -326,20 +329,13 @@ class _Doc:
         return self.index is not None and self.index.text is self.text
 
 
-def _rank(
-    candidates: Iterable[tuple[Chunk, frozenset[str], float]], query: frozenset[str], limit: int
-) -> list[Chunk]:
-    """The ``limit`` best: similarity plus boost; near-copies of the cursor's context
-    dropped, and of better chunks among the best few (no pairwise work over all)."""
-    scored = []
-    for chunk, ids, boost in candidates:
-        sim = jaccard(ids, query)
-        if (chunk.kind == "lines" and sim > MAX_QUERY_SIMILARITY) or sim + boost <= 0:
-            continue
-        scored.append((sim + boost, chunk, ids))
+def _rank(scored: list[tuple[float, Chunk, Iterable[str]]], limit: int) -> list[Chunk]:
+    """The ``limit`` best of (score, chunk, identifiers), near-copies of better chunks
+    dropped — looked for among the best few only (no pairwise work over all)."""
     best = heapq.nsmallest(DEDUP_POOL * limit, scored, key=lambda t: (-t[0], t[1].order))
     kept: list[tuple[Chunk, frozenset[str]]] = []
-    for _, chunk, ids in best:
+    for _, chunk, words_of in best:
+        ids = frozenset(words_of)
         if any(jaccard(ids, other) > DUPLICATE_SIMILARITY for _, other in kept):
             continue
         kept.append((chunk, ids))
@@ -403,7 +399,7 @@ class Sources:
         if len(text) > MAX_INDEX_CHARS:  # one regex pass holds the interpreter: not on a file this big
             index = _Index(text, (), frozenset())
         else:
-            index = index_text(doc.path, doc.language, text, doc.index)
+            index = index_text(text, doc.index)
         if doc.text is text:  # not changed meanwhile
             doc.index = index
             if not doc.indexed_once:
@@ -415,7 +411,8 @@ class Sources:
         self._wake.set()
 
     def open(self, uri: str, language: str, text: str) -> None:
-        doc = _Doc(display_path(uri, self.roots), language, text)
+        path = display_path(uri, self.roots)
+        doc = _Doc(path, language, text, PurePosixPath(path).stem)
         self._docs[uri] = doc
         self._generation += 1
         self._queue(doc)
@@ -534,43 +531,47 @@ class Sources:
     def _select(
         self, uri: str, imported: dict[str, str], uses: dict[str, int], query: str, limit: int
     ) -> tuple[tuple[Chunk, ...], bool]:
-        """The ranking, and whether it saw every document (else it is not remembered)."""
+        """The ranking, and whether every document had its chunks (else it is not
+        remembered: the next request ranks again once more are cut)."""
         deadline = None if self._budget_s is None else time.perf_counter() + self._budget_s
         near = words(query)
         q = identifiers(query)
         edits = list(self._edits)
         edited_docs = {u for u, _ in edits}
-        # Documents first: those with a boost, then by how many of the query's identifiers they hold.
-        docs = []
-        complete = True
+        # Documents first: those with a boost, then by how many of the query's identifiers
+        # they hold (one set intersection each: the only work per open document).
+        left, docs, complete = self._left, [], True
         for u, doc in self._docs.items():
+            index = doc.index
             if u == uri:
                 continue
-            index = self._ready(doc, deadline)
-            if index is None:
-                complete = False
-                continue
-            stem = PurePosixPath(doc.path).stem
-            boosted = stem in imported or u == self._left or u in edited_docs
-            docs.append((boosted, len(index.ids & q), u, doc, index, stem))
-        docs = heapq.nlargest(RANKED_DOCUMENTS, docs, key=lambda d: (d[0], d[1]))
-        candidates = []
-        for _, shared, u, doc, index, stem in docs:
+            if index is None or (self._indexer is None and index.text is not doc.text):
+                index = self._ready(doc, deadline)
+                if index is None:
+                    complete = False
+                    continue
+            docs.append((doc.stem in imported or u == left or u in edited_docs, len(index.ids & q), u, doc, index))
+        scored: list[tuple[float, Chunk, Iterable[str]]] = []
+        for _, _, u, doc, index in heapq.nlargest(RANKED_DOCUMENTS, docs, key=lambda d: (d[0], d[1])):
+            stem = doc.stem
             lines = [(n, age) for age, (eu, n) in enumerate(reversed(edits)) if eu == u]
-            for chunk, ids in index.chunks:
-                boost = 0.0
-                if chunk.kind == "outline" and stem in imported:
+            for start, text, words_of in index.chunks:
+                # Jaccard similarity with the query (a chunk's identifiers are distinct).
+                inter = len(q.intersection(words_of))
+                sim = inter / (len(words_of) + len(q) - inter) if words_of and q else 0.0
+                boost, kind = 0.0, "outline" if start < 0 else "lines"
+                if kind == "outline" and stem in imported:
                     alias = imported[stem]
                     boost += IMPORTED_BOOST + USE_BOOST * uses[stem] / 2
                     if alias:
-                        usage = by_relevance(qualified(chunk.text, alias), near)
-                        chunk = dataclasses.replace(chunk, text=usage, kind="usage")
-                else:
-                    end = chunk.order[1] + chunk.text.count("\n")
-                    hits = [age for n, age in lines if chunk.order[1] <= n < end]
+                        text, kind = by_relevance(qualified(text, alias), near), "usage"
+                elif kind == "lines" and sim > MAX_QUERY_SIMILARITY:
+                    continue  # it repeats the cursor's own context
+                elif lines:
+                    end = start + text.count("\n")
+                    hits = [age for n, age in lines if start <= n < end]
                     if hits:
                         boost += EDIT_BOOST * (1 - min(hits) / RECENT_EDITS)
-                candidates.append((chunk, ids, boost))
-        if deadline is not None and time.perf_counter() > deadline:
-            complete = False
-        return tuple(_rank(candidates, q, limit)), complete
+                if sim + boost > 0:
+                    scored.append((sim + boost, Chunk(doc.path, doc.language, text, (doc.path, start), kind), words_of))
+        return tuple(_rank(scored, limit)), complete
