@@ -44,9 +44,11 @@ MIN_RESTORE = 16  # leading tokens a saved KV must share with the prompt to be w
 
 def restorable(p: "Plan", min_tokens: int = MIN_RESTORE) -> bool:
     """Whether a saved KV state is worth loading, given the plan for the prompt over it:
-    it reuses at least ``min_tokens`` (the common prefix, the extra-context pieces that
-    move, and the document part or the suffix copy where they still match, token by token)."""
-    return p.reused >= min(min_tokens, p.total - 1) > 0
+    it reuses at least ``min_tokens`` of the prompt's own cells (the common prefix, the
+    extra-context pieces that move, the document part). The suffix copy alone does not
+    count: its cells were computed after another document's text."""
+    own = p.reused - (len(p.moved) if p.moved is not None and not p.from_prompt else 0)
+    return own >= min(min_tokens, p.total - 1) > 0
 
 
 MAX_BLOCKS = 14  # extra-context pieces moved at most (each needs a scratch KV sequence while it moves)

@@ -177,3 +177,10 @@ def test_a_keystroke_with_another_set_of_chunks_moves_the_body_and_the_suffix():
     assert [(b.old, b.new, b.length) for b in p.blocks] == [(20, 30, 1 + len(prefix))]  # <P> and the prefix
     assert p.moved == Span(new_chunk.start, new_chunk.end) and not p.from_prompt  # the suffix copy
     assert p.evaluated == 30 + 1 + 1  # the new chunks, the typed token and <fim_middle>
+
+
+def test_a_saved_state_sharing_only_the_suffix_is_not_restored():
+    old, old_chunk = fim(list(range(1, 60)), SUFFIX)
+    new, new_chunk = fim(list(range(500, 560)), SUFFIX)  # another document with the same tail
+    p = plan(old, old_chunk, new, new_chunk)
+    assert p.moved is not None and not restorable(p)
