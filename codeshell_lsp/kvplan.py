@@ -119,6 +119,7 @@ def plan(
     cached_body: int | None = None,
     body: int | None = None,
     pieces: Sequence[Span] = (),
+    move_blocks: bool = True,
 ) -> Plan:
     """Plan the evaluation of ``prompt`` given the cache.
 
@@ -126,7 +127,8 @@ def plan(
     sequence 1 sits; ``chunk`` is where the suffix chunk sits in ``prompt`` (the
     layout's suffix span). ``cached_body`` and ``body``: where the document's own part
     starts in the cached prompt and in ``prompt`` (None: unknown); ``pieces``: the spans of
-the extra context's pieces in ``prompt`` (``Layout.pieces``). The last prompt token
+the extra context's pieces in ``prompt`` (``Layout.pieces``); ``move_blocks`` false (a
+model with sliding-window layers) moves no cells of sequence 0 but the document part. The last prompt token
     is always evaluated (its logits start generation). ``reuse`` false plans a fresh
     evaluation that keeps nothing for later; ``can_shift`` false (a model whose KV cells
     cannot move) reuses only the prefix.
@@ -147,14 +149,14 @@ the extra context's pieces in ``prompt`` (``Layout.pieces``). The last prompt to
         suffix = best.moved
         if n >= min_chunk and n > len(best.moved or ()):
             best = Plan(keep, Span(body, body + n), body - cached_body, total, save, from_prompt=True)
-        if suffix is not None and cached_chunk is not None and save is not None:
+        if move_blocks and suffix is not None and cached_chunk is not None and save is not None:
             # Both: the body up to the edit as a block (its cells are sequence 0's alone
             # before the suffix chunk), and the suffix copy after it.
             nb = min(n, cached_chunk.start - cached_body, suffix.start - body)
             if nb >= min_chunk and nb + len(suffix) > len(best.moved or ()):
                 block = Block(cached_body, body, nb)
                 best = Plan(keep, suffix, save.start - cached_chunk.start, total, save, blocks=(block,))
-    if can_shift and pieces:
+    if can_shift and move_blocks and pieces:
         # Only cells past the common prefix and before the document part (or the suffix
         # copy, whose cells sequence 1 shares) can move. A piece the common prefix ends
         # inside (another chunk whose heading starts alike) moves whole if it can.

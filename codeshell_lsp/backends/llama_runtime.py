@@ -113,6 +113,8 @@ class LlamaRuntime:
         self.n_batch = n_batch
         self.n_vocab = llama_cpp.llama_vocab_n_tokens(self.vocab)
         self.can_shift = bool(llama_cpp.llama_memory_can_shift(self.mem))
+        # Sliding-window layers (Gemma 3): see LocalBackend on what cannot move there.
+        self.n_swa = int(llama_cpp.llama_model_n_swa(model))
         self._batch = llama_cpp.llama_batch_init(n_batch, 0, 1)
         self._piece_cache: dict[int, bytes] = {}
 

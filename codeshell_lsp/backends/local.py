@@ -125,6 +125,10 @@ class LocalBackend:
         return plan(
             cached, chunk, prompt.tokens, layout.suffix if layout else None, reuse=reuse, can_shift=self.rt.can_shift,
             cached_body=body, body=layout.body if layout else None, pieces=layout.pieces if layout else (),
+            # Not with sliding-window layers (Gemma 3): there a moved block was missing from
+            # sequence 0 after the copy back and llama_decode refused the prompt (positions
+            # not consecutive) on the cross-file set; the document part still moves.
+            move_blocks=not self.rt.n_swa,
         )
 
     def _switch(self, document: str | None, prompt: Prompt) -> None:

@@ -184,3 +184,11 @@ def test_a_saved_state_sharing_only_the_suffix_is_not_restored():
     new, new_chunk = fim(list(range(500, 560)), SUFFIX)  # another document with the same tail
     p = plan(old, old_chunk, new, new_chunk)
     assert p.moved is not None and not restorable(p)
+
+
+def test_a_sliding_window_cache_moves_no_blocks():
+    a, b, c = list(range(10, 30)), list(range(30, 50)), list(range(50, 70))
+    body = [P, 1, 2, 3, S, *SUFFIX, M]
+    p = plan(a + b + c + body, None, a + c + body, None, cached_body=60, body=40,
+             pieces=(Span(0, 20), Span(20, 40)), move_blocks=False)
+    assert p.blocks == () and p.from_prompt  # the document still moves
