@@ -163,14 +163,15 @@ def table(report: dict[str, Any]) -> str:
     lines = [
         f"bench decode: {report['model']}, threads {report['threads'] or 'default'}, completion.draftTokens "
         f"{report['draft_tokens']} vs 0, limit {report['limit']}",
-        "set          requests identical  ms/token off  on  speed-up  accepted/check  p50 off  on   p95 off  on",
+        f"{'set':<12} {'requests':>8} {'identical':>9} {'ms/token off':>12} {'on':>7} {'speed-up':>8} "
+        f"{'accepted/check':>14} {'p50 off':>8} {'on':>8} {'p95 off':>8} {'on':>8}",
     ]
     for which, s in report["sets"].items():
         off, on = s["off"], s["on"]
         lines.append(
-            f"{which:<12} {s['requests']:>8} {s['identical']:>9}  {off['ms_per_token']:>12} {on['ms_per_token']:>4}"
-            f"  {s['speedup_per_token']:>7}x  {on['accepted_per_check']:>14}  {off['p50_ms']:>7} {on['p50_ms']:>4}"
-            f"  {off['p95_ms']:>7} {on['p95_ms']:>4}"
+            f"{which:<12} {s['requests']:>8} {s['identical']:>9} {off['ms_per_token']:>12} {on['ms_per_token']:>7} "
+            f"{s['speedup_per_token']:>7}x {on['accepted_per_check']:>14} {off['p50_ms']:>8} {on['p50_ms']:>8} "
+            f"{off['p95_ms']:>8} {on['p95_ms']:>8}"
         )
     return "\n".join(lines)
 
