@@ -21,6 +21,11 @@ decoded token attends over all used cells, and on the 330M bench model 4.5k cell
 other documents made each decoded token 27-58% slower, while restoring 1.5k tokens takes
 ~15 ms. Snapshots go to disk (``kvstore.DiskStore``) when idle, at shutdown and when
 evicted, and come back at the first completion in a document after a restart.
+
+Greedy decoding may check prompt-lookup drafts (``lookup``, ``completion.draftTokens``):
+the drafted tokens are evaluated in one batch after the last generated one, those greedy
+decoding agrees with are kept, and the cells of the rest leave sequence 0, so the KV
+cache and ``_cached`` end as plain decoding leaves them.
 """
 
 from __future__ import annotations
@@ -316,9 +321,9 @@ class LocalBackend:
             # The last token is never evaluated: a draft may run up to the one before it.
             draft = drafter.draft(g.tokens, limit - len(g.tokens) - 1) if drafter is not None else []
             logits = self._decode([tok, *draft], cancelled, every=bool(draft))  # type: ignore[assignment]
-            if draft:
+            if drafter is not None and draft:
                 known = self._check(draft, logits, g)
-                drafter.accepted(len(draft), len(known) - 1)  # type: ignore[union-attr]
+                drafter.accepted(len(draft), len(known) - 1)
         # As one token at a time leaves it: every kept token evaluated but the last
         # (unless generation ended at an end-of-generation token, which is never kept).
         keep = len(prompt) + len(g.tokens) - (g.reason != "eog" and bool(g.tokens))

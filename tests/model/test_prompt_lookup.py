@@ -107,10 +107,11 @@ def test_every_token_passes_the_stop_policy_in_turn(pair):
         complete(off, cursor, 0, plain)
         b, _, _ = complete(on, cursor, 8, drafted)
         assert drafted.seen == plain.seen
-    # Stopped inside an accepted draft: the text ends there and the KV is as plain decoding leaves it.
+    # Stopped after each of the first tokens, some inside an accepted draft: the text ends
+    # there and the KV is as plain decoding leaves it.
     inside = 0
     for cursor in cursors(2):
-        for n in (3, 7):
+        for n in range(2, 13):
             a, _, _ = complete(off, cursor, 0, Spy(cursor, stop_after=n))
             b, _, _ = complete(on, cursor, 8, Spy(cursor, stop_after=n))
             assert (b.text, b.stop_reason, b.generated_tokens) == (a.text, a.stop_reason, a.generated_tokens)
@@ -132,7 +133,7 @@ def test_drafts_on_gemma_differ_from_plain_greedy_only_at_near_ties(gemma):
     on, off = backend(gemma), backend(gemma)
     try:
         accepted = identical = 0
-        chosen = cursors(8)
+        chosen = cursors(6)
         for cursor in chosen:
             # No KV reuse: the replay below evaluates the prompt as the plain run did.
             a, plain, _ = complete(off, cursor, 0, max_tokens=48, reuse=False)
