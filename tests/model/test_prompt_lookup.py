@@ -1,11 +1,11 @@
 """Prompt-lookup drafts (``completion.draftTokens``) in the local backend: the text of plain
 greedy decoding, the KV state it leaves, and every token through the stop policy in turn.
 
-CodeShell-architecture models evaluate a token alike alone or inside a batch in llama.cpp
-(checked: logits bit-identical on the embedded and the bench model), so there drafts must
-give exactly the plain text. Gemma-3-270M does not (a batch moves its logits by up to ~2,
-FACTS.md), so there the test allows a different token only where plain greedy decoding
-had a near tie.
+On one thread, llama.cpp evaluates a token of a CodeShell-architecture model alike alone
+or inside a batch (logits bit-identical on the embedded and the bench model; with two
+threads they move by ~0.05), so there drafts must give exactly the plain text.
+Gemma-3-270M does not (a batch moves its logits by up to ~2, FACTS.md), so there the test
+allows a different token only where plain greedy decoding had a near tie.
 """
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ class Spy:
 
 
 def backend(path: Path) -> LocalBackend:
+    # One thread: the configuration in which batch and single-token logits are bit-identical.
     return LocalBackend(path, ModelSettings(threads=1), CacheSettings(persist=False))
 
 
