@@ -4,7 +4,8 @@ Code completions copy much of the text around them (names, calls, the line above
 tokens that followed the most recent earlier occurrence of the last few tokens — in the
 prompt (extra context, prefix, suffix) or in what was generated so far — are a draft;
 the backend checks a draft in one forward pass and keeps the tokens the model itself
-would have chosen, so the output is that of plain greedy decoding.
+chooses there, so the output is plain greedy decoding's wherever a batch gives the same
+logits as single tokens (``backends/local.py``).
 
 The draft length adapts to what was accepted: it grows after a draft is taken whole and
 shrinks after a miss, the rule of Hugging Face's assisted generation (+2 / -1).
