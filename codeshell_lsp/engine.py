@@ -127,7 +127,9 @@ class Job:
 
 def generation(s: Settings, document: str = "") -> Generation:
     c = s.completion
-    return Generation(c.max_tokens, c.temperature, c.top_k, c.top_p, reuse=s.cache.reuse, document=document)
+    return Generation(
+        c.max_tokens, c.temperature, c.top_k, c.top_p, draft_tokens=c.draft_tokens, reuse=s.cache.reuse, document=document
+    )
 
 
 def policy(job: Job, backend: Backend) -> Policy:

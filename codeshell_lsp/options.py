@@ -52,6 +52,7 @@ class CompletionSettings:
     suffix_ratio: float = field(default=0.25, metadata=_meta("share of the budget for text after the cursor", 0.0, 1.0))
     multiline: Multiline = field(default="auto", metadata=_meta("auto: one line if text follows the cursor, else a block"))
     stop: list[str] = field(default_factory=list, metadata=_meta("extra stop strings"))
+    draft_tokens: int = field(default=0, metadata=_meta("greedy only (temperature 0): check up to this many tokens guessed from the prompt's own text (prompt lookup) in one forward pass, keeping those the model itself would generate; 0: off (slower on the CPUs measured, see bench decode)", 0, 64))
     filters: bool = field(default=True, metadata=_meta("postprocessing filters (repetition, indentation, duplicates, brackets); false shows what the model generated, cut to its scope"))
     debounce_ms: int | Literal["auto"] = field(default="auto", metadata=_meta("wait this long (ms) for newer keystrokes before starting work; auto: no wait while the model answers faster than you type, else a little longer than your typing rhythm", 0, 5000))
     load_timeout_ms: int = field(default=30000, metadata=_meta("how long a request waits for the model to load", 0, 600000))

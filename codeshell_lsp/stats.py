@@ -23,6 +23,9 @@ class Stats:
     speculative_tokens: int = 0  # prompt tokens evaluated to precompute next suggestions
     extra_tokens_evaluated: int = 0  # of tokens_evaluated / tokens_reused: extra context (other files)
     extra_tokens_reused: int = 0
+    draft_passes: int = 0  # of tokens_generated: forward passes that checked a prompt-lookup draft
+    drafted_tokens: int = 0
+    draft_accepted: int = 0
     filtered: Counter[str] = field(default_factory=Counter)  # postprocessing filters that changed a completion, by reason
     shown: int = 0  # what the editor reports (codeshell/didShowCompletion …)
     accepted: int = 0
@@ -40,6 +43,9 @@ class Stats:
         self.tokens_generated += result.generated_tokens
         self.extra_tokens_evaluated += result.extra_evaluated
         self.extra_tokens_reused += result.extra_reused
+        self.draft_passes += result.draft_passes
+        self.drafted_tokens += result.drafted_tokens
+        self.draft_accepted += result.draft_accepted
 
     def count_cancelled_run(self, evaluated: int, speculative: bool) -> None:
         if speculative:

@@ -21,6 +21,7 @@ class Generation:
     top_k: int = 10
     top_p: float = 0.95
     seed: int = 0
+    draft_tokens: int = 0  # greedy only: prompt-lookup drafts of at most this many tokens, checked a batch at a time
     reuse: bool = True
     document: str = ""  # whose KV to use (the local backend keeps it per document)
 
@@ -39,6 +40,9 @@ class Result:
     stop_reason: str = ""  # eog | length | one of Policy.stop_at's reasons
     extra_evaluated: int = 0  # of the evaluated / reused prompt tokens, those of extra context (other files)
     extra_reused: int = 0
+    draft_passes: int = 0  # forward passes that checked a draft (local backend, completion.draftTokens)
+    drafted_tokens: int = 0  # draft tokens checked
+    draft_accepted: int = 0  # of them, those greedy decoding agreed with (generated without a pass of their own)
     timings: dict[str, float] = field(default_factory=dict)
 
 

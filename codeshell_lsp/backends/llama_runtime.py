@@ -247,14 +247,19 @@ class LlamaRuntime:
         seq: int = 0,
         cancelled: Callable[[], bool] | None = None,
         on_chunk: Callable[[int], None] | None = None,
+        every: bool = False,
     ) -> np.ndarray | None:
-        """Evaluate ``tokens`` at positions ``start_pos``... in ``seq``; returns the last logits.
+        """Evaluate ``tokens`` at positions ``start_pos``... in ``seq``; returns the last logits
+        (``every``: the logits of every token, one row each, for checking a draft; at most
+        ``n_batch`` tokens).
 
         Runs in chunks of ``n_batch``; after each chunk ``on_chunk(n_done)`` reports
         progress so the caller's view of the cache stays exact. A cancel raises
         ``Cancelled`` between chunks or, through the abort callback, inside one; cells
         of an unfinished chunk are removed.
         """
+        if every and len(tokens) > self.n_batch:
+            raise ValueError(f"logits of every token need one batch: {len(tokens)} tokens, batch {self.n_batch}")
         batch = self._batch
         done = 0
         logits = None
@@ -270,7 +275,7 @@ class LlamaRuntime:
                     batch.pos[i] = start_pos + done + i
                     batch.n_seq_id[i] = 1
                     batch.seq_id[i][0] = seq
-                    batch.logits[i] = False
+                    batch.logits[i] = every
                 last = done + len(chunk) == len(tokens)
                 batch.logits[len(chunk) - 1] = last
                 rc = llama_cpp.llama_decode(self.ctx, batch)
@@ -284,7 +289,10 @@ class LlamaRuntime:
                 done += len(chunk)
                 if on_chunk:
                     on_chunk(done)
-                if last:
+                if last and every:
+                    ptr = llama_cpp.llama_get_logits(self.ctx)
+                    logits = np.ctypeslib.as_array(ptr, shape=(len(chunk), self.n_vocab)).copy()
+                elif last:
                     ptr = llama_cpp.llama_get_logits_ith(self.ctx, len(chunk) - 1)
                     logits = np.ctypeslib.as_array(ptr, shape=(self.n_vocab,)).copy()
         finally:

@@ -80,6 +80,7 @@ class LlamaServerBackend:
             "cache_prompt": gen.reuse,
             "stream": True,
             "timings_per_token": True,
+            **speculation(gen),
         }
         if self.model:
             body["model"] = self.model
@@ -126,6 +127,14 @@ class LlamaServerBackend:
 
     def close(self) -> None:
         self.http.close()
+
+
+def speculation(gen: Generation) -> dict[str, Any]:
+    """The per-request speculation setting /infill takes: ``completion.draftTokens`` as the
+    most tokens the server's draft model proposes per step (greedy only). Its n-gram
+    speculation (``--spec-type``) is set on the server's command line alone; 0 leaves
+    the server's own settings."""
+    return {"speculative.n_max": gen.draft_tokens} if gen.draft_tokens > 0 and gen.temperature <= 0 else {}
 
 
 def _int(d: dict[str, Any], key: str) -> int | None:

@@ -21,11 +21,17 @@ decoded token attends over all used cells, and on the 330M bench model 4.5k cell
 other documents made each decoded token 27-58% slower, while restoring 1.5k tokens takes
 ~15 ms. Snapshots go to disk (``kvstore.DiskStore``) when idle, at shutdown and when
 evicted, and come back at the first completion in a document after a restart.
+
+Greedy decoding may check prompt-lookup drafts (``lookup``, ``completion.draftTokens``):
+the drafted tokens are evaluated in one batch after the last generated one, those greedy
+decoding agrees with are kept, and the cells of the rest leave sequence 0, so the KV
+cache and ``_cached`` end as plain decoding leaves them.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
@@ -37,6 +43,7 @@ from ..errors import BackendError, Cancelled
 from ..kvplan import MAX_BLOCKS, Plan, plan, restorable
 from ..kvstore import DiskStore, Parked, Snapshot, cache_dir, model_identity
 from ..log import get_logger
+from ..lookup import Drafter
 from ..options import CacheSettings, ModelSettings
 from ..prompt import Prompt, Span
 from ..sampling import sample
@@ -50,6 +57,16 @@ log = get_logger(__name__)
 
 COUNTS_BYTES = 1 << 20  # memory for remembered token counts (texts typed over go first)
 SCRATCH_SEQ = 2  # the first KV sequence that moving extra-context pieces use (0: the prompt, 1: the suffix copy)
+
+
+@dataclass
+class _Generated:
+    tokens: list[int] = field(default_factory=list)
+    text: str = ""
+    reason: str = "length"
+    passes: int = 0  # checks of a draft
+    drafted: int = 0
+    accepted: int = 0
 
 
 class LocalBackend:
@@ -190,7 +207,7 @@ class LocalBackend:
             self._disk.save(doc, snap)
             self._parked.mark_clean(doc)
 
-    def _decode(self, tokens: list[int], cancelled: IsCancelled) -> np.ndarray | None:
+    def _decode(self, tokens: list[int], cancelled: IsCancelled, every: bool = False) -> np.ndarray | None:
         base = len(self._cached)
 
         def committed(n: int) -> None:
@@ -198,7 +215,7 @@ class LocalBackend:
             del self._cached[base:]
             self._cached.extend(tokens[:n])
 
-        return self.rt.decode(tokens, base, 0, cancelled, committed)
+        return self.rt.decode(tokens, base, 0, cancelled, committed, every)
 
     def _evaluate(self, prompt: list[int], p: Plan, cancelled: IsCancelled) -> tuple[Plan, np.ndarray]:
         """Carry out plan ``p``: keep, move and decode as it says."""
@@ -277,47 +294,88 @@ class LocalBackend:
             raise Cancelled(evaluated=self._prompt_evaluated) from None
         self._body = body if gen.reuse else None
         t1 = time.perf_counter()
-        rng = np.random.default_rng(gen.seed)
-        out: list[int] = []
-        raw = b""
-        text = ""
-        reason = "length"
-        limit = min(gen.max_tokens, room)
-        for i in range(limit):
-            tok = sample(logits, gen.temperature, gen.top_k, gen.top_p, rng)
-            if tok in self.fim.stop_ids or self.rt.is_eog(tok):
-                reason = "eog"
-                break
-            out.append(tok)
-            raw += self.rt.piece(tok)
-            text = raw.decode("utf-8", "ignore")
-            stop = policy.stop_at(text)
-            if stop is not None:
-                text, reason = text[: stop[0]], stop[1]
-                break
-            if i + 1 == limit:
-                break
-            try:
-                logits = self._decode([tok], cancelled)  # type: ignore[assignment]
-            except Cancelled:
-                raise Cancelled(evaluated=p.evaluated) from None
+        try:
+            g = self._generate(tokens, logits, gen, policy, min(gen.max_tokens, room), cancelled)
+        except Cancelled:
+            raise Cancelled(evaluated=p.evaluated) from None
         t2 = time.perf_counter()
         extra = prompt.layout.extra if prompt.layout else None
         extra_reused = (
             min(max(p.keep - extra.start, 0), len(extra)) + sum(b.length for b in p.blocks if b.new < extra.end) if extra else 0
         )
         return Result(
-            text=text,
+            text=g.text,
             extra_evaluated=len(extra) - extra_reused if extra else 0,
             extra_reused=extra_reused,
             prompt_tokens=len(tokens),
             cached_tokens=p.reused,
             evaluated_tokens=p.evaluated,
-            generated_tokens=len(out),
+            generated_tokens=len(g.tokens),
             prompt_ms=(t1 - t0) * 1000,
             decode_ms=(t2 - t1) * 1000,
-            stop_reason=reason,
+            stop_reason=g.reason,
+            draft_passes=g.passes,
+            drafted_tokens=g.drafted,
+            draft_accepted=g.accepted,
         )
+
+    def _generate(
+        self, prompt: list[int], logits: np.ndarray, gen: Generation, policy: Policy, limit: int, cancelled: IsCancelled
+    ) -> _Generated:
+        """Up to ``limit`` tokens after ``prompt`` (whose last logits are ``logits``), each
+        passed through ``policy.stop_at`` in turn. Greedy runs with ``gen.draft_tokens``
+        check prompt-lookup drafts (``lookup``) a batch at a time and keep what greedy
+        decoding would have chosen; the KV cache ends as one token at a time leaves it."""
+        rng = np.random.default_rng(gen.seed)
+        drafter = Drafter(prompt, limit, gen.draft_tokens) if gen.draft_tokens > 0 and gen.temperature <= 0 else None
+        g = _Generated()
+        raw = b""
+        known: list[int] = []  # what the model generates next, found by a check; all but the last are in the KV
+        while True:
+            tok = known.pop(0) if known else sample(logits, gen.temperature, gen.top_k, gen.top_p, rng)
+            if tok in self.fim.stop_ids or self.rt.is_eog(tok):
+                g.reason = "eog"
+                break
+            g.tokens.append(tok)
+            raw += self.rt.piece(tok)
+            g.text = raw.decode("utf-8", "ignore")
+            stop = policy.stop_at(g.text)
+            if stop is not None:
+                g.text, g.reason = g.text[: stop[0]], stop[1]
+                break
+            if len(g.tokens) == limit:
+                break
+            if known:
+                continue  # an accepted draft token: evaluated already
+            # The last token is never evaluated: a draft may run up to the one before it.
+            draft = drafter.draft(g.tokens, limit - len(g.tokens) - 1) if drafter is not None else []
+            logits = self._decode([tok, *draft], cancelled, every=bool(draft))  # type: ignore[assignment]
+            if drafter is not None and draft:
+                known = self._check(draft, logits, g)
+                drafter.accepted(len(draft), len(known) - 1)
+        # As one token at a time leaves it: every kept token evaluated but the last
+        # (unless generation ended at an end-of-generation token, which is never kept).
+        keep = len(prompt) + len(g.tokens) - (g.reason != "eog" and bool(g.tokens))
+        if len(self._cached) > keep:
+            self.rt.seq_rm(0, keep, -1)
+            del self._cached[keep:]
+        return g
+
+    def _check(self, draft: list[int], rows: np.ndarray, g: _Generated) -> list[int]:
+        """The draft tokens greedy decoding agrees with, then the token it chooses after
+        them; the cells of the rest of the draft leave the KV cache."""
+        best = rows.argmax(axis=1)
+        n = 0
+        while n < len(draft) and best[n] == draft[n]:
+            n += 1
+        g.passes += 1
+        g.drafted += len(draft)
+        g.accepted += n
+        if n < len(draft):
+            end = len(self._cached) - (len(draft) - n)
+            self.rt.seq_rm(0, end, -1)
+            del self._cached[end:]
+        return [*draft[:n], int(best[n])]
 
     def close(self) -> None:
         try:

@@ -30,7 +30,7 @@ def _positive(text: str) -> int:
 
 def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     """Register the bench subcommand on the main parser."""
-    bench = sub.add_parser("bench", help="benchmarks (latency, quality), results as text or JSON")
+    bench = sub.add_parser("bench", help="benchmarks (latency, quality, decode), results as text or JSON")
     kinds = bench.add_subparsers(dest="bench", metavar="BENCHMARK", required=True)
 
     quality = kinds.add_parser(
@@ -66,6 +66,26 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     quality.add_argument("--timeout", type=float, default=10.0, metavar="S", help="seconds per test program (default 10)")
     quality.add_argument("--json", action="store_true", help="print one JSON object")
     quality.set_defaults(run=lazy(".bench.quality", "run_command"))
+
+    decode = kinds.add_parser(
+        "decode",
+        parents=[common],
+        help="prompt-lookup drafts (completion.draftTokens) on vs off: identical text, ms per generated token, p50/p95",
+        description="Two engines on one model, drafts off and on, answer the same requests in turns (HumanEval "
+        "single-line and multi-line holes, the keystrokes of the editing traces) at temperature 0: completions "
+        "identical, decode ms per generated token, draft tokens accepted per check, end-to-end p50/p95.",
+    )
+    decode.add_argument("--model", metavar="MODEL", help="GGUF model file (default: as for the server)")
+    decode.add_argument(
+        "--bench-model", action="store_true", help="the random 330M CodeShell-shaped model of bench latency instead"
+    )
+    decode.add_argument("--limit", type=_positive, metavar="N", help="at most N holes per set, N events per trace")
+    decode.add_argument("--set", dest="sets", action="append", choices=["single-line", "multi-line", "trace"],
+                        help="run only this set (repeatable; default: all three)")
+    decode.add_argument("--draft-tokens", type=_positive, default=8, metavar="N",
+                        help="completion.draftTokens of the 'on' engine (default 8)")
+    decode.add_argument("--json", action="store_true", help="print one JSON object")
+    decode.set_defaults(run=lazy(".bench.decode", "run_command"))
 
     latency = kinds.add_parser(
         "latency",

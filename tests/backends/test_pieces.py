@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from codeshell_lsp.backends.base import Generation
 from codeshell_lsp.backends.http import MAX_TOKEN_CHARS, Backoff, Generated, TokenEstimate, _message
+from codeshell_lsp.backends.llama_server import speculation
 from codeshell_lsp.errors import BackendError
 from codeshell_lsp.fim import FAMILIES, assemble_text
 
@@ -104,3 +106,9 @@ def test_generated_caps_the_text_of_oversized_pieces():
 )
 def test_server_error_bodies_yield_their_message(body, said):
     assert _message(body) == said
+
+
+def test_llama_server_gets_the_draft_length_only_for_greedy_requests():
+    assert speculation(Generation(draft_tokens=6)) == {"speculative.n_max": 6}
+    assert speculation(Generation(draft_tokens=6, temperature=0.2)) == {}
+    assert speculation(Generation(draft_tokens=0)) == {}
