@@ -36,7 +36,7 @@ from collections import deque
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import PurePosixPath
-from typing import Iterable, Sequence
+from typing import Iterable, Protocol, Sequence
 from urllib.parse import unquote, urlparse
 
 from .budget import split_lines
@@ -296,6 +296,24 @@ def _rank(
     return [c for c, _ in kept]
 
 
+def _as_imported(chunk: Chunk, alias: str, uses: int, near: frozenset[str]) -> tuple[Chunk, float]:
+    """The outline of a module the file imports: as the file names it (a usage outline)
+    when it imports it under a name, and the boost its use count earns."""
+    if alias:
+        chunk = dataclasses.replace(chunk, text=by_relevance(qualified(chunk.text, alias), near), kind="usage")
+    return chunk, USE_BOOST * uses / 2
+
+
+class Workspace(Protocol):
+    """What ``Sources`` asks of the workspace index (``workspace_index.WorkspaceIndex``)."""
+
+    version: int  # changes whenever an answer may
+
+    def candidates(
+        self, uri: str, imported: dict[str, str], query_ids: frozenset[str], open_uris: Iterable[str], limit: int
+    ) -> list[tuple[Chunk, frozenset[str], float]]: ...
+
+
 class Sources:
     """The open documents, recent edits and the document just left, as the server's
     didOpen/didChange/didClose handlers report them; ``select`` ranks their chunks for
@@ -309,6 +327,7 @@ class Sources:
         self._left: str | None = None
         self._last: tuple[tuple[object, ...], tuple[Chunk, ...]] | None = None  # the last choice and what it depended on
         self.roots: list[str] = []
+        self.workspace: Workspace | None = None  # definitions from files not open (workspace_index)
 
     def open(self, uri: str, language: str, text: str) -> None:
         self._docs[uri] = _Doc(display_path(uri, self.roots), language, next(self._opened))
@@ -369,7 +388,7 @@ class Sources:
 
     def select(self, uri: str, cursor: Cursor, limit: int = 32) -> tuple[Chunk, ...]:
         """Chunks of the other documents for ``cursor`` in ``uri``, best first (at most ``limit``)."""
-        if not any(u != uri for u in self._docs):
+        if self.workspace is None and not any(u != uri for u in self._docs):
             return ()
         imported = imported_modules(cursor.prefix[:20000])
         query = query_text(cursor)
@@ -378,7 +397,8 @@ class Sources:
         uses = {stem: min(around.count(f"{alias or stem}.") // 10, 2) for stem, alias in imported.items()}
         # Everything the choice depends on (texts compare by identity first: cheap while unchanged).
         key = (uri, query, tuple(imported.items()), tuple(uses.values()), limit, self._left,
-               tuple(e for e in self._edits if e[0] != uri), tuple((u, d.text) for u, d in self._docs.items() if u != uri))
+               tuple(e for e in self._edits if e[0] != uri), tuple((u, d.text) for u, d in self._docs.items() if u != uri),
+               self.workspace.version if self.workspace is not None else None)
         if self._last is not None and self._last[0] == key:
             return self._last[1]
         chosen = self._select(uri, imported, uses, query, limit)
@@ -397,15 +417,20 @@ class Sources:
             for chunk, ids in self._chunks(doc):
                 boost = LEFT_BOOST if u == self._left else 0.0
                 if chunk.kind == "outline" and stem in imported:
-                    alias = imported[stem]
-                    boost += IMPORTED_BOOST + USE_BOOST * uses[stem] / 2
-                    if alias:
-                        usage = by_relevance(qualified(chunk.text, alias), near)
-                        chunk = dataclasses.replace(chunk, text=usage, kind="usage")
+                    chunk, more = _as_imported(chunk, imported[stem], uses[stem], near)
+                    boost += IMPORTED_BOOST + more
                 else:
                     end = chunk.order[1] + chunk.text.count("\n")
                     hits = [age for n, age in lines if chunk.order[1] <= n < end]
                     if hits:
                         boost += EDIT_BOOST * (1 - min(hits) / RECENT_EDITS)
                 candidates.append((chunk, ids, boost))
-        return tuple(_rank(candidates, identifiers(query))[:limit])
+        query_ids = identifiers(query)
+        if self.workspace is not None:  # its outlines already carry IMPORTED_BOOST
+            for chunk, ids, boost in self.workspace.candidates(uri, imported, query_ids, self._docs.keys(), limit):
+                stem = PurePosixPath(chunk.path).stem
+                if chunk.kind == "outline" and stem in imported:
+                    chunk, more = _as_imported(chunk, imported[stem], uses[stem], near)
+                    boost += more
+                candidates.append((chunk, ids, boost))
+        return tuple(_rank(candidates, query_ids)[:limit])
