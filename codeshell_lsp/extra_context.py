@@ -309,6 +309,10 @@ class Workspace(Protocol):
 
     version: int  # changes whenever an answer may
 
+    def opened(self, uri: str, text: str) -> None: ...
+
+    def closed(self, uri: str) -> None: ...
+
     def candidates(
         self, uri: str, imported: dict[str, str], query_ids: frozenset[str], open_uris: Iterable[str], limit: int
     ) -> list[tuple[Chunk, frozenset[str], float]]: ...
@@ -332,6 +336,14 @@ class Sources:
     def open(self, uri: str, language: str, text: str) -> None:
         self._docs[uri] = _Doc(display_path(uri, self.roots), language, next(self._opened))
         self._set_text(uri, text)
+        if self.workspace is not None:
+            self.workspace.opened(uri, text)
+
+    def attach(self, workspace: Workspace | None) -> None:
+        """Take definitions from ``workspace`` too (None: no more), telling it what is open."""
+        self.workspace = workspace
+        for uri, doc in self._docs.items() if workspace is not None else ():
+            workspace.opened(uri, doc.text)
 
     def change(self, uri: str, text: str, lines: Iterable[int] = ()) -> None:
         """``uri`` now reads ``text``; ``lines`` are where the edits landed."""
@@ -346,7 +358,8 @@ class Sources:
         self.focus(uri)
 
     def close(self, uri: str) -> None:
-        self._docs.pop(uri, None)
+        if self._docs.pop(uri, None) is not None and self.workspace is not None:
+            self.workspace.closed(uri)
         self._edits = deque(((u, n) for u, n in self._edits if u != uri), maxlen=RECENT_EDITS)
         if self._left == uri:
             self._left = None

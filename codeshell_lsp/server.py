@@ -298,7 +298,7 @@ class CodeshellServer(LanguageServer):
         if self.index is not None:
             self.index.close()
         self.index = WorkspaceIndex(roots, cap) if roots and cap else None
-        self.sources.workspace = self.index
+        self.sources.attach(self.index)
         if self.index is not None:
             self.index.start()
             asyncio.ensure_future(self.report_index_progress(self.index))

@@ -157,13 +157,14 @@ class WorkspaceIndex:
         self._found = 0
         self._done = False
         self._capped = False
-        self._jobs: queue.Queue[tuple[str, str] | None] = queue.Queue()
+        self._jobs: queue.Queue[tuple[str, str, str] | None] = queue.Queue()
+        self._open: set[str] = set()  # paths whose entry holds the editor's text (the worker's own)
         self._thread: threading.Thread | None = None
 
     # --- the background thread ------------------------------------------------------
 
     def start(self) -> None:
-        self._jobs.put(("walk", ""))
+        self._jobs.put(("walk", "", ""))
         self._thread = threading.Thread(target=self._run, name="workspace-index", daemon=True)
         self._thread.start()
 
@@ -172,14 +173,22 @@ class WorkspaceIndex:
 
     def update(self, path: str) -> None:
         """``path`` was saved or changed on disk: parse it again (in the background)."""
-        self._jobs.put(("file", path))
+        self._jobs.put(("file", path, ""))
+
+    def opened(self, uri: str, text: str) -> None:
+        """The editor opened ``uri`` with ``text``: it is indexed from that text, not the disk."""
+        self._jobs.put(("open", uri_path(uri), text))
+
+    def closed(self, uri: str) -> None:
+        """The editor closed ``uri``: back to the copy on disk."""
+        self._jobs.put(("close", uri_path(uri), ""))
 
     def remove(self, path: str) -> None:
-        self._jobs.put(("gone", path))
+        self._jobs.put(("gone", path, ""))
 
     def refresh(self) -> None:
         """Walk again, parsing only files whose size or mtime changed (in the background)."""
-        self._jobs.put(("walk", ""))
+        self._jobs.put(("walk", "", ""))
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until the queued work is done (tests, benchmarks)."""
@@ -197,10 +206,15 @@ class WorkspaceIndex:
             try:
                 if job is None:
                     return
-                kind, path = job
+                kind, path, text = job
                 if kind == "walk":
                     self._walk()
-                elif kind == "file":
+                elif kind == "open":
+                    self._open.add(path)
+                    self._index_file(path, text=text)
+                elif kind in ("file", "close"):
+                    if kind == "close":
+                        self._open.discard(path)
                     self._index_file(path)
                 else:
                     self._drop(path)
@@ -219,15 +233,18 @@ class WorkspaceIndex:
                 seen.add(path)
                 self._found = len(seen)
                 old = self._files.get(path)
+                if path in self._open:
+                    continue  # the editor's text wins over the disk
                 if old is None or (old.mtime_ns, old.size) != (st.st_mtime_ns, st.st_size):
                     self._index_file(path, st)
             if self._capped:
                 break
-        for path in [p for p in self._files if p not in seen]:
+        for path in [p for p in self._files if p not in seen and p not in self._open]:
             self._drop(path)
         self._done = True
 
-    def _index_file(self, path: str, st: os.stat_result | None = None) -> None:
+    def _index_file(self, path: str, st: os.stat_result | None = None, text: str | None = None) -> None:
+        """Parse ``path`` (``text`` when given: an open document's, else the file's on disk) into the maps."""
         path = os.path.normpath(path)
         root = next((r for r in self.roots if path.startswith(r + os.sep)), None)
         language = indexable(path)
@@ -236,19 +253,22 @@ class WorkspaceIndex:
         if path not in self._files and len(self._files) >= self.max_files:
             self._capped = True
             return
-        try:
-            st = st or os.stat(path)
-        except OSError:
-            self._drop(path)
-            return
-        text = read_source(path) if stat.S_ISREG(st.st_mode) else None
         if text is None:
-            self._drop(path)
+            try:
+                st = st or os.stat(path)
+            except OSError:
+                self._drop(path)
+                return
+            text = read_source(path) if stat.S_ISREG(st.st_mode) else None
+            if text is None:
+                self._drop(path)
+                return
+        elif len(text) > MAX_FILE_BYTES:
             return
         facts = parse(text, language)
         order = self._orders.setdefault(path, len(self._orders))
         shown = os.path.relpath(path, root).replace(os.sep, "/")
-        entry = IndexedFile(path, shown, st.st_mtime_ns, st.st_size, order, facts, identifiers(facts.outline))
+        entry = IndexedFile(path, shown, st.st_mtime_ns if st else -1, st.st_size if st else -1, order, facts, identifiers(facts.outline))
         with self._lock:
             self._unlink(path)
             self._files[path] = entry
@@ -315,8 +335,10 @@ class WorkspaceIndex:
     ) -> list[tuple[Chunk, frozenset[str], float]]:
         """Chunks for a completion in ``uri``: the outlines of the modules it imports and
         the definitions of the names it imports or uses near the cursor (``query_ids``),
-        best first, with their identifier sets and boosts. Files open in the editor are
-        left out (their open text wins over the disk). Lookups only: no I/O, no parsing."""
+        best first, with their identifier sets and boosts. The outlines of files open in
+        the editor are left to ``Sources`` (which has their current text); their
+        definitions come from the text they were opened or saved with. Lookups only: no
+        I/O, no parsing."""
         here = uri_path(uri)
         skip = {uri_path(u) for u in open_uris} | {here}
         with self._lock:
@@ -340,7 +362,7 @@ class WorkspaceIndex:
                 known = [(f, i) for f, i in found if f.path in module_paths]
                 if not known and len(found) > GENERIC_NAME:
                     continue
-                best = _closest_def(known or found, here, skip)
+                best = _closest_def(known or found, here, {here})
                 if best is None:
                     continue
                 f, i = best

@@ -183,11 +183,12 @@ def test_imports_resolve_to_the_nearest_module_and_names_to_definitions(tmp_path
     assert [boost for (_, kind), (_, _, boost) in by.items() if kind == "outline"] == [1.0, 1.0]  # util, models
 
 
-def test_open_documents_and_the_current_file_are_left_to_the_editor(tmp_path):
+def test_open_documents_outlines_and_the_current_file_are_left_to_sources(tmp_path):
     index = _indexed(tmp_path, PROJECT)
     main = (tmp_path / "pkg/main.py").as_uri()
     got = index.candidates(main, {"util": "util"}, frozenset({"read"}), [(tmp_path / "pkg/util.py").as_uri()], 32)
     assert all(c.path not in ("pkg/util.py", "pkg/main.py") for c, _, _ in got)
+    assert any(c.path == "pkg/models.py" for c, _, _ in got)  # not open: its outline comes from the index
 
 
 def test_candidates_read_no_files(tmp_path):
@@ -243,3 +244,17 @@ def test_workspace_definitions_reach_the_chosen_chunks_as_a_usage_outline(tmp_pa
     sources.open((tmp_path / "pkg/util.py").as_uri(), "python", "def edited_header(line):\n    return line\n")
     chosen = sources.select(main, Cursor(prefix, "]\n"))
     assert [c.text for c in chosen if c.kind == "usage"] == ["util.edited_header(line)\n"]
+
+
+def test_an_open_document_is_indexed_from_its_text_until_closed(tmp_path):
+    index = _indexed(tmp_path, PROJECT)
+    main = (tmp_path / "pkg/main.py").as_uri()
+    models = (tmp_path / "pkg/models.py").as_uri()
+    index.opened(models, "class User:\n    def rename(self, name, reason): pass\n")
+    assert index.wait_idle(30)
+    texts = [c.text for c, _, _ in index.candidates(main, {}, frozenset({"User"}), [models], 32) if c.kind == "definition"]
+    assert texts == ["class User:\n    def rename(self, name, reason):\n"]
+    index.closed(models)
+    assert index.wait_idle(30)
+    texts = [c.text for c, _, _ in index.candidates(main, {}, frozenset({"User"}), [], 32) if c.kind == "definition"]
+    assert texts == ['class User:\n    """A user of the shop."""\n    def rename(self, name):\n']
