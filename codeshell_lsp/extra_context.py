@@ -24,6 +24,10 @@ user recently edited in them (didChange), and the document the user just left.
   KV cache holding it — changes only when the choice does. The ranking query ends on a
   grid line, so typing on the lines since does not change the choice.
 
+- Files that are not open come from the workspace index (``Sources.workspace``): the
+  outlines of the modules the file imports and the definitions of the names it uses,
+  ranked with the rest.
+
 Everything but ``Sources`` (the state fed by the server's handlers) is pure.
 """
 
@@ -78,7 +82,7 @@ class Chunk:
     language: str  # its LSP languageId
     text: str  # whole lines; ends with a newline
     order: tuple[int, int]  # place in the prompt: (document opened, first line; -1 for the outline)
-    kind: str = "lines"  # "lines", "outline", or "usage" (an outline as the importing file names it)
+    kind: str = "lines"  # "lines", "outline", "usage" (an outline as the importing file names it), "definition" (workspace_index)
 
     @property
     def place(self) -> tuple[bool, int, int]:

@@ -284,7 +284,6 @@ class CodeshellServer(LanguageServer):
         if extra != last.extra:
             self.engine.prewarm(last, extra)
 
-
     # --- workspace index -----------------------------------------------------------------
 
     def ensure_index(self) -> None:
@@ -483,7 +482,9 @@ async def inline_completion(ls: CodeshellServer, params: types.InlineCompletionP
 
 @server.feature(STATS_METHOD)
 def stats(ls: CodeshellServer, params: Any) -> dict[str, Any]:
-    return {camel(k): v for k, v in ls.engine.stats.to_json().items()}
+    index = ls.index.progress() if ls.index is not None else None
+    workspace = {"workspaceFiles": index.indexed if index else 0, "workspaceIndexed": bool(index and index.done)}
+    return {camel(k): v for k, v in ls.engine.stats.to_json().items()} | workspace
 
 
 @server.feature(SHOWN_METHOD)

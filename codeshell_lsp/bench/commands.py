@@ -85,6 +85,11 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
         help="only compare keystrokes with context.otherFiles off and on (the other bench files open): p50, tokens evaluated",
     )
     latency.add_argument(
+        "--workspace", metavar="DIR",
+        help="with --extra-context: also replay with DIR as the workspace folder, its index built first "
+        "(per-keystroke cost with the workspace index on)",
+    )
+    latency.add_argument(
         "--documents", action="store_true",
         help="only the per-document KV scenarios: three files typed into in turn (cache.documents=1 vs default), a restart, "
         "llama-server with a slot per document; --quick: 24 events",

@@ -41,7 +41,8 @@ def run_command(args: argparse.Namespace) -> int:
         print(json.dumps(typed) if args.json else typing_bench.table(typed))
         return 0
     if getattr(args, "extra_context", False):
-        extra = latency.run_extra(model, args.threads or 2, args.max_tokens, args.prompt_tokens, limit, traces)
+        workspace = Path(args.workspace).resolve() if args.workspace else None
+        extra = latency.run_extra(model, args.threads or 2, args.max_tokens, args.prompt_tokens, limit, traces, workspace)
         print(json.dumps(extra) if args.json else latency.extra_table(extra))
         return 0
     report = latency.run(model, args.threads or 2, args.max_tokens, args.prompt_tokens, args.nonreuse_requests, limit, traces)
