@@ -131,6 +131,7 @@ _WRAPPERS = frozenset({
     "var_declaration", "template_declaration", "ambient_declaration",
 })
 _LOCAL = threading.local()
+_BRACKET_SPACE = re.compile(r"([(\[{]) |,? ([)\]}])")  # what joining a multi-line signature leaves: "( a, b, )"
 _NAME_TYPES = frozenset({
     "identifier", "type_identifier", "field_identifier", "property_identifier", "namespace_identifier",
     "private_property_identifier", "primitive_type", "qualified_identifier", "scoped_identifier", "destructor_name",
@@ -182,7 +183,7 @@ def _header(node, src: bytes) -> str:
     text = src[_outer(node).start_byte : end].decode("utf-8", "replace")
     if body is None or node.type in ("assignment", "variable_declarator"):
         text = text.split("\n", 1)[0]
-    text = " ".join(text.split())
+    text = _BRACKET_SPACE.sub(r"\1\2", " ".join(text.split())).replace(",)", ")")
     return text[:HEADER_CHARS]
 
 
