@@ -29,6 +29,7 @@ from .parse import FileFacts, parse
 
 log = logging.getLogger(__name__)
 
+DIRS_PER_FILE = 10  # folders walked per file of the cap at most
 MAX_FILE_BYTES = 512 * 1024  # bigger files are generated or data, not code someone imports
 SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__"})
 # Languages of markup and data: nothing in them is a definition code uses.
@@ -95,13 +96,20 @@ def read_source(path: str) -> str | None:
     return data.decode("utf-8", "replace")
 
 
-def walk(root: str, max_files: int) -> Iterator[tuple[str, os.stat_result]]:
+def walk(root: str, max_files: int) -> Iterator[tuple[str, os.stat_result | None]]:
     """Source files under ``root`` (absolute paths with their stat), ``.gitignore`` files
-    respected, at most ``max_files + 1`` (one more tells the caller the cap was hit)."""
+    respected, at most ``max_files``; then ``(root, None)`` if the walk stopped before its
+    end: more files, or more than ``DIRS_PER_FILE`` folders per file of the cap (a home
+    folder opened as a workspace is not walked to its end)."""
     count = 0
+    folders = 0
     stack: list[tuple[str, list[gitignore.Rule]]] = [("", [])]
     while stack:
         rel_dir, rules = stack.pop()
+        folders += 1
+        if folders > DIRS_PER_FILE * max(max_files, 100):
+            yield root, None
+            return
         here = os.path.join(root, rel_dir) if rel_dir else root
         try:
             entries = sorted(os.scandir(here), key=lambda e: e.name)
@@ -133,10 +141,11 @@ def walk(root: str, max_files: int) -> Iterator[tuple[str, os.stat_result]]:
                     continue
                 if st.st_size > MAX_FILE_BYTES:
                     continue
+                if count == max_files:
+                    yield root, None
+                    return
                 yield entry.path, st
                 count += 1
-                if count > max_files:
-                    return
         stack.extend(reversed(subdirs))
 
 
@@ -225,9 +234,10 @@ class WorkspaceIndex:
 
     def _walk(self) -> None:
         seen: set[str] = set()
+        self._capped = False
         for root in self.roots:
             for path, st in walk(root, self.max_files - len(seen)):
-                if len(seen) >= self.max_files:
+                if st is None:
                     self._capped = True
                     break
                 seen.add(path)

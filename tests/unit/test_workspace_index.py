@@ -79,12 +79,19 @@ def test_walk_skips_ignored_binary_huge_non_code_and_vcs(tmp_path):
         "blob.py": b"def x():\0\0\0 pass\n",
         "big.py": "x = 1\n" * (MAX_FILE_BYTES // 6 + 10),
     })
-    found = sorted(os.path.relpath(p, tmp_path) for p, _ in walk(str(tmp_path), 100))
+    found = sorted(os.path.relpath(p, tmp_path) for p, st in walk(str(tmp_path), 100) if st is not None)
     assert found == ["blob.py", "src/a.py", "src/sub/c.go"]  # blob.py is caught when read
     index = WorkspaceIndex([str(tmp_path)], 100)
     index.start()
     assert index.wait_idle(30)
     assert sorted(os.path.relpath(p, tmp_path) for p in index._files) == ["src/a.py", "src/sub/c.go"]
+
+
+def test_a_walk_through_folders_without_code_stops_too(tmp_path):
+    for i in range(1002):
+        (tmp_path / f"d{i:04}").mkdir()
+    (tmp_path / "d1001" / "late.py").write_text("x = 1\n")
+    assert list(walk(str(tmp_path), 100)) == [(str(tmp_path), None)]  # 10 folders per file of the cap
 
 
 def test_the_cap_stops_the_walk_and_says_so(tmp_path):
