@@ -97,7 +97,7 @@ SPECS: dict[str, _Spec] = {
     "go": _Spec(
         ("tree_sitter_go", "language"),
         {"function_declaration": "function", "method_declaration": "function", "type_spec": "type",
-         "const_spec": "variable", "var_spec": "variable", "method_elem": "function", "field_declaration": "variable"},
+         "const_spec": "variable", "var_spec": "variable"},
         frozenset({"type_declaration", "const_declaration", "var_declaration"}),
         {"import_spec": _quoted},
     ),
@@ -203,31 +203,20 @@ def _doc_line(node, body) -> str:
     return ""
 
 
-def _definitions(node, spec: _Spec, src: bytes, out: list, depth: int = 0) -> None:
+def _definitions(node, spec: _Spec, out: list, depth: int = 0) -> None:
     """Definition nodes under ``node``: its children, through containers (``export``,
     decorators, namespaces) — not into bodies."""
     for child in node.named_children:
         if child.type in spec.defs:
             out.append(child)
         elif child.type in spec.containers and depth < 6:
-            _definitions(child, spec, src, out, depth + 1)
-
-
-def _body(node):
-    """The node holding a definition's members (Go keeps a struct's fields under its type)."""
-    body = node.child_by_field_name("body")
-    if body is None and node.type == "type_spec":
-        kind = node.child_by_field_name("type")
-        if kind is not None and kind.type == "struct_type":
-            return next((c for c in kind.named_children if c.type == "field_declaration_list"), None)
-        return kind if kind is not None and kind.type == "interface_type" else None
-    return body
+            _definitions(child, spec, out, depth + 1)
 
 
 def _describe(node, spec: _Spec, src: bytes, language: str) -> tuple[str, str]:
-    """(compact text, member lines) of a definition node."""
+    """(compact text, outline lines: the signature and its members') of a definition node."""
     header = _header(node, src)
-    body = _body(node)
+    body = node.child_by_field_name("body")
     doc = _doc_line(node, body)
     indent = "    "
     lines = [header]
@@ -238,10 +227,10 @@ def _describe(node, spec: _Spec, src: bytes, language: str) -> tuple[str, str]:
     members: list[str] = []
     if spec.defs.get(node.type) == "class" and body is not None:
         inner: list = []
-        _definitions(body, spec, src, inner)
+        _definitions(body, spec, inner)
         for m in inner[:MEMBERS]:
             members.append(indent + _header(m, src))
-    return "\n".join(lines + members) + "\n", "".join(m + "\n" for m in members)
+    return "\n".join(lines + members) + "\n", "".join(m + "\n" for m in [header, *members])
 
 
 def parse(text: str, language: str) -> FileFacts:
@@ -252,16 +241,16 @@ def parse(text: str, language: str) -> FileFacts:
     src = text.encode("utf-8", "replace")
     root = _parser(language).parse(src).root_node
     nodes: list = []
-    _definitions(root, spec, src, nodes)
+    _definitions(root, spec, nodes)
     definitions: list[Definition] = []
     outline_lines: list[str] = []
     for node in nodes[:DEFINITIONS]:
         name = _name(node)
         if not name or name.startswith("__"):
             continue
-        compact, members = _describe(node, spec, src, language)
+        compact, lines = _describe(node, spec, src, language)
         definitions.append(Definition(name, spec.defs[node.type], node.start_point[0], compact))
-        outline_lines.append(_header(node, src) + "\n" + members)
+        outline_lines.append(lines)
     imports: list[str] = []
     for child in root.named_children:
         _imports(child, spec, imports)
