@@ -311,8 +311,6 @@ class CodeshellServer(LanguageServer):
             if token is not None:
                 self.work_done_progress.report(token, types.WorkDoneProgressReport(message=f"indexing workspace: {p.indexed} files"))
         p = index.progress()
-        if token is not None:
-            self.work_done_progress.end(token, types.WorkDoneProgressEnd(message=f"{p.indexed} workspace files indexed"))
         log.info("workspace index: %d files in %.1f s", p.indexed, time.perf_counter() - t0)
         if p.capped:
             self.tell(
@@ -320,6 +318,8 @@ class CodeshellServer(LanguageServer):
                 f"indexed for context. Raise codeshell.context.workspaceFiles or list what is not yours in .gitignore.",
                 types.MessageType.Info,
             )
+        if token is not None:
+            self.work_done_progress.end(token, types.WorkDoneProgressEnd(message=f"{p.indexed} workspace files indexed"))
 
     async def watch_files(self) -> None:
         """Ask the client for workspace/didChangeWatchedFiles (where it registers dynamically)."""
