@@ -26,6 +26,10 @@ user recently edited in them (didChange), and the document the user just left.
   KV cache holding it — changes only when the choice does. The ranking query ends on a
   grid line, so typing on the lines since does not change the choice.
 
+- Files that are not open come from the workspace index (``Sources.workspace``): the
+  outlines of the modules the file imports and the definitions of the names it uses,
+  ranked with the rest.
+
 Everything but ``Sources`` (the state fed by the server's handlers, see its docstring for
 what keeps it cheap at workspace scale) is pure.
 """
@@ -43,7 +47,7 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
-from typing import Iterable, Sequence
+from typing import Iterable, Protocol, Sequence
 from urllib.parse import unquote, urlparse
 
 from .budget import split_lines
@@ -101,7 +105,7 @@ class Chunk:
     language: str  # its LSP languageId
     text: str  # whole lines; ends with a newline
     order: tuple[str, int]  # place in the prompt: (document path, first line; -1 for the outline)
-    kind: str = "lines"  # "lines", "outline", or "usage" (an outline as the importing file names it)
+    kind: str = "lines"  # "lines", "outline", "usage" (an outline as the importing file names it), "definition" (workspace_index)
 
     @property
     def place(self) -> tuple[bool, str, int]:
@@ -344,6 +348,28 @@ def _rank(scored: list[tuple[float, Chunk, Iterable[str]]], limit: int) -> list[
     return [c for c, _ in kept]
 
 
+def _as_imported(chunk: Chunk, alias: str, uses: int, near: frozenset[str]) -> tuple[Chunk, float]:
+    """The outline of a module the file imports: as the file names it (a usage outline)
+    when it imports it under a name, and the boost its use count earns."""
+    if alias:
+        chunk = dataclasses.replace(chunk, text=by_relevance(qualified(chunk.text, alias), near), kind="usage")
+    return chunk, USE_BOOST * uses / 2
+
+
+class Workspace(Protocol):
+    """What ``Sources`` asks of the workspace index (``workspace_index.WorkspaceIndex``)."""
+
+    version: int  # changes whenever an answer may
+
+    def opened(self, uri: str, text: str) -> None: ...
+
+    def closed(self, uri: str) -> None: ...
+
+    def candidates(
+        self, uri: str, imported: dict[str, str], query_ids: frozenset[str], open_uris: Iterable[str], limit: int
+    ) -> list[tuple[Chunk, frozenset[str], float]]: ...
+
+
 class Sources:
     """The open documents, recent edits and the document just left, as the server's
     didOpen/didChange/didClose handlers report them; ``select`` ranks their chunks for
@@ -377,6 +403,7 @@ class Sources:
         self._wake = threading.Event()
         self._indexer: threading.Thread | None = None
         self.roots: list[str] = []
+        self.workspace: Workspace | None = None  # definitions from files not open (workspace_index)
 
     def start_indexer(self) -> None:
         """Cut documents into chunks on a background thread from now on."""
@@ -416,6 +443,14 @@ class Sources:
         self._docs[uri] = doc
         self._generation += 1
         self._queue(doc)
+        if self.workspace is not None:
+            self.workspace.opened(uri, text)
+
+    def attach(self, workspace: Workspace | None) -> None:
+        """Take definitions from ``workspace`` too (None: no more), telling it what is open."""
+        self.workspace = workspace
+        for uri, doc in self._docs.items() if workspace is not None else ():
+            workspace.opened(uri, doc.text)
 
     def change(self, uri: str, text: str, lines: Iterable[int] = ()) -> None:
         """``uri`` now reads ``text``; ``lines`` are where the edits landed."""
@@ -432,6 +467,8 @@ class Sources:
     def close(self, uri: str) -> None:
         if self._docs.pop(uri, None) is not None:
             self._generation += 1
+            if self.workspace is not None:
+                self.workspace.closed(uri)
         self._memo.pop(uri, None)
         self._edits = deque(((u, n) for u, n in self._edits if u != uri), maxlen=RECENT_EDITS)
         if self._left == uri:
@@ -460,7 +497,7 @@ class Sources:
 
     def select(self, uri: str, cursor: Cursor, limit: int = 32) -> tuple[Chunk, ...]:
         """Chunks of the other documents for ``cursor`` in ``uri``, best first (at most ``limit``)."""
-        if len(self._docs) - (uri in self._docs) <= 0:
+        if self.workspace is None and len(self._docs) - (uri in self._docs) <= 0:
             return ()
         imported = imported_modules(cursor.prefix[:20000])
         query = query_text(cursor)
@@ -471,7 +508,7 @@ class Sources:
         # to this document finds the chunks it had, as they read then).
         key = (query, tuple(imported.items()), tuple(uses.values()), limit)
         memo = self._memo.get(uri)
-        if memo is not None and memo[0] == (*key, self._generation):
+        if memo is not None and memo[0] == (*key, *self._stamp()):
             self._memo.move_to_end(uri)
             return memo[1]
         restored = self._restored.pop(uri, None)
@@ -481,10 +518,15 @@ class Sources:
         else:
             chosen, complete = self._select(uri, imported, uses, query, limit)
         if complete:  # as of the documents it saw (cutting one into chunks counts as a change)
-            self._memo[uri] = ((*key, self._generation), chosen)
+            self._memo[uri] = ((*key, *self._stamp()), chosen)
             if len(self._memo) > MEMO_DOCUMENTS:
                 self._memo.popitem(last=False)
         return chosen
+
+    def _stamp(self) -> tuple[object, ...]:
+        """What besides the cursor a remembered choice was made with: the open documents
+        (as cut into chunks) and the workspace index."""
+        return self._generation, self.workspace.version if self.workspace is not None else None
 
     def _all_open(self, chunks: Iterable[Chunk]) -> bool:
         paths = {doc.path for doc in self._docs.values()}
@@ -494,7 +536,7 @@ class Sources:
         """Write the remembered choices (private to the user), so that after a restart the
         first completion in each document chooses what its saved KV holds."""
         memos = {
-            uri: {"key": list(key[:-1]), "chunks": [dataclasses.astuple(c) for c in chosen]}
+            uri: {"key": list(key[:4]), "chunks": [dataclasses.astuple(c) for c in chosen]}
             for uri, (key, chosen) in self._memo.items()
         }
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -559,12 +601,11 @@ class Sources:
                 # Jaccard similarity with the query (a chunk's identifiers are distinct).
                 inter = len(q.intersection(words_of))
                 sim = inter / (len(words_of) + len(q) - inter) if words_of and q else 0.0
-                boost, kind = 0.0, "outline" if start < 0 else "lines"
+                boost, kind, chunk = 0.0, "outline" if start < 0 else "lines", None
                 if kind == "outline" and stem in imported:
-                    alias = imported[stem]
-                    boost += IMPORTED_BOOST + USE_BOOST * uses[stem] / 2
-                    if alias:
-                        text, kind = by_relevance(qualified(text, alias), near), "usage"
+                    outline_chunk = Chunk(doc.path, doc.language, text, (doc.path, start), kind)
+                    chunk, more = _as_imported(outline_chunk, imported[stem], uses[stem], near)
+                    boost += IMPORTED_BOOST + more
                 elif kind == "lines" and sim > MAX_QUERY_SIMILARITY:
                     continue  # it repeats the cursor's own context
                 elif lines:
@@ -573,5 +614,15 @@ class Sources:
                     if hits:
                         boost += EDIT_BOOST * (1 - min(hits) / RECENT_EDITS)
                 if sim + boost > 0:
-                    scored.append((sim + boost, Chunk(doc.path, doc.language, text, (doc.path, start), kind), words_of))
+                    chunk = chunk or Chunk(doc.path, doc.language, text, (doc.path, start), kind)
+                    scored.append((sim + boost, chunk, words_of))
+        if self.workspace is not None:  # its outlines already carry IMPORTED_BOOST
+            for chunk, ids, boost in self.workspace.candidates(uri, imported, q, self._docs.keys(), limit):
+                stem = PurePosixPath(chunk.path).stem
+                if chunk.kind == "outline" and stem in imported:
+                    chunk, more = _as_imported(chunk, imported[stem], uses[stem], near)
+                    boost += more
+                sim = jaccard(ids, q)
+                if sim + boost > 0:
+                    scored.append((sim + boost, chunk, ids))
         return tuple(_rank(scored, limit)), complete

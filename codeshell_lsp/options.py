@@ -63,6 +63,7 @@ class ContextSettings:
     other_files: bool = field(default=True, metadata=_meta("put chunks of other open documents, recent edits and the document just left before the prefix"))
     extra_tokens: int = field(default=1024, metadata=_meta("token budget of that extra context (on top of completion.promptTokens)", 0, 65536))
     max_chunks: int = field(default=8, metadata=_meta("extra-context chunks at most", 0, 64))
+    workspace_files: int = field(default=5000, metadata=_meta("source files under the workspace folders indexed in the background, for the definitions of what the current file imports and uses (0: no index); past it the rest is left out and you are told", 0, 1000000))
 
 
 @dataclass

@@ -36,6 +36,7 @@ from .extra_context import SELECT_BUDGET_MS, Extra, Sources
 from .kvstore import cache_dir
 from .log import LOGGER_NAME, USER_NOTICE, get_logger
 from .options import Settings, camel, flags_tree, merge
+from .workspace_index import WorkspaceIndex, uri_path
 
 log = get_logger(__name__)
 
@@ -47,6 +48,9 @@ PARTIALLY_ACCEPTED_METHOD = "codeshell/didPartiallyAcceptCompletion"
 CONFIG_SECTION = "codeshell"
 SWITCH_INTERVAL_S = 0.001
 CONTEXT_SETTLE_S = 0.3  # documents opened or closed this close together are one change of context
+# Files whose change the workspace index hears of (workspace/didChangeWatchedFiles).
+WATCHED = "**/{*.py,*.pyi,*.js,*.mjs,*.cjs,*.jsx,*.ts,*.mts,*.tsx,*.go,*.rs,*.java,*.c,*.h,*.cc,*.cpp,*.cxx,*.hpp,*.hh,*.kt,*.swift,*.rb,*.php,*.cs,*.scala,*.lua,.gitignore}"
+REFRESH_S = 60.0  # without watched-file events, a save re-checks the workspace's mtimes at most this often
 
 
 class _Rejected:
@@ -151,6 +155,10 @@ class CodeshellServer(LanguageServer):
         self._user_tree: dict[str, Any] = {}
         self._workspace_tree: dict[str, Any] = {}
         self._root: str | None = None  # the first workspace folder (the scope of its settings)
+        self.index: WorkspaceIndex | None = None  # files not open: definitions (context.workspaceFiles)
+        self._index_key: tuple[Any, ...] | None = None
+        self._watching = False  # the client sends workspace/didChangeWatchedFiles
+        self._refreshed = 0.0
 
     def close_engine(self) -> threading.Thread:
         """Stop the engine and save what it keeps (KV, the context chosen per document)
@@ -163,6 +171,8 @@ class CodeshellServer(LanguageServer):
     def _close(self) -> None:
         try:
             self.engine.close()
+            if self.index is not None:
+                self.index.close()
         finally:
             if self.settings.cache.persist and self._initialized:
                 try:
@@ -225,6 +235,8 @@ class CodeshellServer(LanguageServer):
             asyncio.ensure_future(self.report_load(self._load, time.perf_counter()))
             if self._initialized:
                 asyncio.ensure_future(self.report_load_progress(self._load))
+        if self._initialized:
+            self.ensure_index()
 
     async def report_load(self, future: Future[Any], t0: float) -> None:
         """Tell the outcome of a model load: an error once, success in the log."""
@@ -241,19 +253,24 @@ class CodeshellServer(LanguageServer):
         if backend.template_name == "prefix-only":
             self.tell(backend.template_note, types.MessageType.Info)
 
-    async def report_load_progress(self, future: Future[Any]) -> None:
-        """$/progress from now until the load ends (for clients with workDoneProgress)."""
+    async def begin_progress(self, message: str) -> str | None:
+        """A $/progress token, begun with ``message`` (None for clients without workDoneProgress)."""
         if not _supports_progress(self.client_capabilities):
-            return
-        token = f"codeshell-load-{uuid.uuid4().hex[:8]}"
+            return None
+        token = f"codeshell-{uuid.uuid4().hex[:8]}"
         try:
             await self.work_done_progress.create_async(token)
-        except Exception as e:  # a client that refuses progress still gets its model loaded
+        except Exception as e:  # a client that refuses progress still gets the work done
             log.debug("no progress: %s", e)
+            return None
+        self.work_done_progress.begin(token, types.WorkDoneProgressBegin(title="codeshell-lsp", message=message, cancellable=False))
+        return token
+
+    async def report_load_progress(self, future: Future[Any]) -> None:
+        """$/progress from now until the load ends (for clients with workDoneProgress)."""
+        token = await self.begin_progress("loading model")
+        if token is None:
             return
-        self.work_done_progress.begin(
-            token, types.WorkDoneProgressBegin(title="codeshell-lsp", message="loading model", cancellable=False)
-        )
         await asyncio.wait([asyncio.wrap_future(future)])
         failed = future.exception() is not None
         self.work_done_progress.end(token, types.WorkDoneProgressEnd(message="model failed to load" if failed else "model ready"))
@@ -346,6 +363,66 @@ class CodeshellServer(LanguageServer):
         if extra != last.extra:
             self.engine.prewarm(last, extra)
 
+    # --- workspace index -----------------------------------------------------------------
+
+    def ensure_index(self) -> None:
+        """The workspace index for the current folders and ``context.workspaceFiles``,
+        (re)started in the background when either changed."""
+        roots = [p for p in (uri_path(u) for u in self.sources.roots) if p]
+        cap = self.settings.context.workspace_files
+        if (tuple(roots), cap) == self._index_key:
+            return
+        self._index_key = (tuple(roots), cap)
+        if self.index is not None:
+            self.index.close()
+        self.index = WorkspaceIndex(roots, cap) if roots and cap else None
+        self.sources.attach(self.index)
+        if self.index is not None:
+            self.index.start()
+            asyncio.ensure_future(self.report_index_progress(self.index))
+
+    async def report_index_progress(self, index: WorkspaceIndex) -> None:
+        """$/progress while the first walk runs; the cap, once, when it was hit."""
+        t0 = time.perf_counter()
+        token = await self.begin_progress("indexing workspace")
+        while not (p := index.progress()).done and index is self.index:
+            await asyncio.sleep(0.25)
+            if token is not None:
+                self.work_done_progress.report(token, types.WorkDoneProgressReport(message=f"indexing workspace: {p.indexed} files"))
+        p = index.progress()
+        log.info("workspace index: %d files in %.1f s", p.indexed, time.perf_counter() - t0)
+        if p.capped:
+            self.tell(
+                f"the workspace has more than {index.max_files} source files: only the first {index.max_files} are "
+                f"indexed for context. Raise codeshell.context.workspaceFiles or list what is not yours in .gitignore.",
+                types.MessageType.Info,
+            )
+        if token is not None:
+            self.work_done_progress.end(token, types.WorkDoneProgressEnd(message=f"{p.indexed} workspace files indexed"))
+
+    async def watch_files(self) -> None:
+        """Ask the client for workspace/didChangeWatchedFiles (where it registers dynamically)."""
+        caps = self.client_capabilities
+        watched = caps.workspace and caps.workspace.did_change_watched_files
+        if self.index is None or not (watched and watched.dynamic_registration):
+            return
+        options = types.DidChangeWatchedFilesRegistrationOptions(watchers=[types.FileSystemWatcher(glob_pattern=WATCHED)])
+        registration = types.Registration(id="codeshell-watch", method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES, register_options=options)
+        try:
+            await asyncio.wait_for(self.client_register_capability_async(types.RegistrationParams([registration])), 5)
+            self._watching = True
+        except (Exception, asyncio.TimeoutError) as e:
+            log.info("no watched-file events (%s): saves re-check the workspace instead", e or "no answer in 5 s")
+
+    def file_saved(self, uri: str) -> None:
+        """Parse a saved file again; without watched-file events, also re-check mtimes now and then."""
+        if self.index is None:
+            return
+        self.index.update(uri_path(uri))
+        if not self._watching and time.monotonic() - self._refreshed > REFRESH_S:
+            self._refreshed = time.monotonic()
+            self.index.refresh()
+
 
 def _supports_progress(caps: types.ClientCapabilities | None) -> bool:
     return bool(caps and caps.window and caps.window.work_done_progress)
@@ -386,6 +463,32 @@ async def initialized(ls: CodeshellServer, params: types.InitializedParams) -> N
     if ls._load is not None and not ls._load.done():
         asyncio.ensure_future(ls.report_load_progress(ls._load))
     await ls.pull_configuration("workspace configuration")
+    ls.ensure_index()
+    await ls.watch_files()
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
+def did_change_workspace_folders(ls: CodeshellServer, params: types.DidChangeWorkspaceFoldersParams) -> None:
+    gone = {f.uri for f in params.event.removed}
+    ls.sources.roots = [r for r in ls.sources.roots if r not in gone] + [f.uri for f in params.event.added]
+    ls.ensure_index()
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+def did_save(ls: CodeshellServer, params: types.DidSaveTextDocumentParams) -> None:
+    ls.file_saved(params.text_document.uri)
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+def did_change_watched_files(ls: CodeshellServer, params: types.DidChangeWatchedFilesParams) -> None:
+    for change in params.changes if ls.index is not None else ():
+        path = uri_path(change.uri)
+        if path.endswith(".gitignore"):
+            ls.index.refresh()
+        elif change.type == types.FileChangeType.Deleted:
+            ls.index.remove(path)
+        else:
+            ls.index.update(path)
 
 
 @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
@@ -462,7 +565,9 @@ async def inline_completion(ls: CodeshellServer, params: types.InlineCompletionP
 
 @server.feature(STATS_METHOD)
 def stats(ls: CodeshellServer, params: Any) -> dict[str, Any]:
-    return {camel(k): v for k, v in ls.engine.stats.to_json().items()}
+    index = ls.index.progress() if ls.index is not None else None
+    workspace = {"workspaceFiles": index.indexed if index else 0, "workspaceIndexed": bool(index and index.done)}
+    return {camel(k): v for k, v in ls.engine.stats.to_json().items()} | workspace
 
 
 @server.feature(SHOWN_METHOD)

@@ -47,7 +47,12 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     quality.add_argument(
         "--set", dest="sets", action="append", choices=["single-line", "multi-line", "cross-file"],
         help="run only this set (repeatable; default: single-line and multi-line). cross-file: holes that need another "
-        "module of a real project, with the file alone vs the project's other modules open (extra context)",
+        "module of a real project, with the file alone, the project's other modules open (extra context), its folder as the workspace, or both",
+    )
+    quality.add_argument(
+        "--cross-file-mode", dest="cross_file_modes", action="append", choices=["alone", "other-files", "workspace", "both"],
+        help="cross-file: run only this mode (repeatable; default all four). workspace: only the file open, the project's "
+        "folder as the workspace (its modules found by the workspace index); both: that and the other modules open",
     )
     quality.add_argument("--max-tokens", type=_positive, metavar="N", help="tokens per completion (default 64 single-line, 128 multi-line)")
     quality.add_argument("--no-baseline", action="store_true", help="skip the prefix-only baseline run")
@@ -108,6 +113,11 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     latency.add_argument(
         "--extra-context", action="store_true",
         help="only compare keystrokes with context.otherFiles off and on (the other bench files open): p50, tokens evaluated",
+    )
+    latency.add_argument(
+        "--index", metavar="DIR", dest="index_dir",
+        help="with --extra-context: also replay with DIR as the workspace folder, its index built first "
+        "(per-keystroke cost with the workspace index on)",
     )
     latency.add_argument(
         "--documents", action="store_true",

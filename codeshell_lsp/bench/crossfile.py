@@ -11,9 +11,11 @@ module can tell it. Each such reference makes two holes:
 - line: the whole line masked (the prefix ends with the newline before it, as in
   HumanEval single-line); scored by exact match.
 
-Each hole is completed twice through the engine: with the file alone, and with the
+Each hole is completed four times through the engine: with the file alone; with the
 project's other modules open (``extra_context.Sources`` fed as the server's didOpen
-handler feeds it, chunks chosen for the cursor as for an editor's request).
+handler feeds it, chunks chosen for the cursor as for an editor's request); with only
+the file open and the project's folder as the workspace (its modules on disk, found by
+the ``workspace_index``); and with both.
 """
 
 from __future__ import annotations
@@ -30,10 +32,11 @@ from ..context import Cursor
 from ..errors import BackendError
 from ..extra_context import Extra, Sources
 from ..options import Settings
+from ..workspace_index import WorkspaceIndex
 
 DATA = Path(__file__).parent / "data" / "crossfile"
 KINDS = ("member", "line")
-MODES = ("alone", "other-files")
+MODES = ("alone", "other-files", "workspace", "both")
 PER_FILE = 4  # references per file at most, so that a few big modules do not dominate
 MAX_TOKENS = {"member": 8, "line": 48}
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -128,17 +131,39 @@ def correct(hole: Hole, completion: str) -> bool:
     return completion.strip() == hole.target.strip()
 
 
-def extra_for(hole: Hole, settings: Settings, data: Path = DATA) -> Extra | None:
-    """The chunks a server with the project's other modules open would choose for ``hole``."""
+def index_for(project: str, data: Path = DATA) -> WorkspaceIndex:
+    """The workspace index of a project's folder, its first walk done."""
+    index = WorkspaceIndex([str(data / project)], Settings().context.workspace_files)
+    index.start()
+    index.wait_idle()
+    return index
+
+
+def extra_for(
+    hole: Hole, settings: Settings, data: Path = DATA, mode: str = "other-files", index: WorkspaceIndex | None = None
+) -> Extra | None:
+    """The chunks a server would choose for ``hole`` with the project's other modules
+    open (other-files), with ``index`` as its workspace index (workspace), or both."""
     sources = Sources()
     root = data / hole.project
-    for path in sorted(root.glob("*/*.py")):
-        rel = path.relative_to(root).as_posix()
-        if rel != hole.path:
-            sources.open(f"file:///{rel}", "python", path.read_text(encoding="utf-8"))
-    uri = f"file:///{hole.path}"
+    sources.roots = [root.as_uri()]
+    if mode in ("workspace", "both"):
+        sources.attach(index)
+    uris = []
+    if mode in ("other-files", "both"):
+        for path in sorted(root.glob("*/*.py")):
+            if path.relative_to(root).as_posix() != hole.path:
+                uris.append(path.as_uri())
+                sources.open(uris[-1], "python", path.read_text(encoding="utf-8"))
+    uri = (root / hole.path).as_uri()
     sources.open(uri, "python", hole.prefix + hole.suffix)
+    if sources.workspace is not None:
+        index.wait_idle()  # the open documents parsed, as a server has them a moment after didOpen
     chunks = sources.select(uri, Cursor(hole.prefix, hole.suffix))
+    if sources.workspace is not None:  # the next hole finds the index as it was
+        for opened in uris + [uri]:
+            sources.close(opened)
+        index.wait_idle()
     x = settings.context
     return Extra(chunks, x.extra_tokens, x.max_chunks, hole.path, "python") if chunks else None
 
@@ -174,23 +199,28 @@ def run(
     limit: int | None = None,
     progress: Callable[[str, int, int], None] | None = None,
     data: Path = DATA,
+    modes: Sequence[str] = MODES,
+    kinds: Sequence[str] = KINDS,
 ) -> dict[str, Any]:
     """Scores per kind and mode: {kind: {mode: Score.to_json()}} plus the model's name."""
     from ..engine import Engine
 
     every = holes(data)
     report: dict[str, Any] = {"model": "", "template": "", "sets": {}}
+    t0 = time.perf_counter()
+    indexes = {project: index_for(project, data) for project in sorted({h.project for h in every})}
+    report["index"] = {"files": sum(len(i) for i in indexes.values()), "seconds": round(time.perf_counter() - t0, 2)}
     engine = Engine.open(model, settings_for(base, "member"))
     try:
         report["model"], report["template"] = engine.backend.model_name, engine.backend.template_name
-        for kind in KINDS:
+        for kind in kinds:
             chosen = _spread([h for h in every if h.kind == kind], limit)
             s = settings_for(base, kind)
-            for mode in MODES:
+            for mode in modes:
                 score = Score()
                 t0 = time.perf_counter()
                 for i, hole in enumerate(chosen, 1):
-                    extra = extra_for(hole, s, data) if mode == "other-files" else None
+                    extra = extra_for(hole, s, data, mode, indexes[hole.project]) if mode != "alone" else None
                     result = engine.complete_once(hole.prefix, hole.suffix, s, "python", extra)
                     if result.status == "error":
                         raise BackendError(f"{hole.path}: {result.error}")
@@ -206,6 +236,8 @@ def run(
                 report["sets"].setdefault(kind, {})[mode] = score.to_json()
     finally:
         engine.close()
+        for index in indexes.values():
+            index.close()
     return report
 
 
@@ -219,6 +251,8 @@ def _spread(items: list[Hole], limit: int | None) -> list[Hole]:
 
 def format_report(report: dict[str, Any]) -> str:
     lines = [f"cross-file holes, model {report.get('model', '?')} (template {report.get('template', '?')})"]
+    if "index" in report:
+        lines.append(f"workspace index: {report['index']['files']} files in {report['index']['seconds']} s")
     lines.append(f"{'kind':<8} {'mode':<12} {'tasks':>6} {'correct':>8} {'rate':>7} {'ms/task':>8}")
     for kind, modes in report["sets"].items():
         for mode, s in modes.items():

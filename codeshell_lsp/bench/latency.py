@@ -21,7 +21,8 @@ Where ``llama-server`` is on PATH, the same prompts go to its ``/infill`` with
 
 ``--extra-context`` replays the traces with ``cache.reuse=true`` twice, with the
 other bench files open as other documents: ``context.otherFiles`` off, then on — what
-extra context costs a keystroke (p50, tokens evaluated, extra-context tokens).
+extra context costs a keystroke (p50, tokens evaluated, extra-context tokens); with
+``--index DIR`` a third time, DIR the workspace folder and its index built first.
 """
 
 from __future__ import annotations
@@ -111,8 +112,10 @@ def _pct(values: list[float], q: float) -> float:
 
 async def _replay_server(
     model: Path, traces: list[Trace], tree: dict[str, Any], limit: int | None, measure_abort: bool, others: bool = False,
+    workspace: Path | None = None,
 ) -> tuple[list[Sample], float | None]:
-    """``others``: the other traces' files are open as other documents while a trace replays."""
+    """``others``: the other traces' files are open as other documents while a trace replays;
+    ``workspace``: the folder sent as the workspace (its index built before the replay)."""
     probe_cache = measure_abort  # the reuse=true run also probes the completion cache
     from lsprotocol import types
     from pygls.lsp.client import LanguageClient
@@ -129,7 +132,10 @@ async def _replay_server(
 
     await client.start_io(sys.executable, "-m", "codeshell_lsp", "serve", "--stdio", "--model", str(model))
     caps = types.ClientCapabilities(general=types.GeneralClientCapabilities(position_encodings=["utf-32"]))
-    await client.initialize_async(types.InitializeParams(capabilities=caps, initialization_options=tree))
+    folders = [types.WorkspaceFolder(workspace.as_uri(), workspace.name)] if workspace else None
+    await client.initialize_async(types.InitializeParams(
+        capabilities=caps, initialization_options=tree, root_uri=workspace.as_uri() if workspace else None, workspace_folders=folders,
+    ))
     client.initialized(types.InitializedParams())
 
     async def stats() -> dict[str, Any]:
@@ -144,6 +150,12 @@ async def _replay_server(
     # Wait for the model, on a document of its own.
     client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem("file:///bench/warmup.py", "python", 1, "x = 1\n")))
     await completion("file:///bench/warmup.py", 1, 0)
+    t0 = time.perf_counter()
+    while workspace is not None and not (await stats())["workspaceIndexed"]:
+        await asyncio.sleep(0.2)
+    if workspace is not None:
+        files = (await stats())["workspaceFiles"]
+        print(f"bench latency: workspace index: {files} files in {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
     samples: list[Sample] = []
 
     async def measure(name: str, index: int, uri: str, cursor: tuple[int, int]) -> Any:
@@ -430,14 +442,17 @@ def run(model: Path, threads: int, max_tokens: int, prompt_tokens: int, nonreuse
 
 
 def run_extra(model: Path, threads: int, max_tokens: int, prompt_tokens: int, limit: int | None,
-              traces: list[Trace] | None = None) -> dict[str, Any]:
-    """Keystroke cost with extra context off and on (the other bench files open in both)."""
+              traces: list[Trace] | None = None, workspace: Path | None = None) -> dict[str, Any]:
+    """Keystroke cost with extra context off and on (the other bench files open in both),
+    and with ``workspace`` as the workspace folder, its index on."""
     traces = traces or load_all()
     out: dict[str, Any] = {"modes": {}}
-    for mode in ("otherFiles=false", "otherFiles=true"):
+    modes = ["otherFiles=false", "otherFiles=true"] + (["otherFiles=true+workspace"] if workspace else [])
+    for mode in modes:
         tree = settings_tree(True, max_tokens, prompt_tokens, threads)
-        tree["context"] = {"otherFiles": mode.endswith("true")}
-        samples, _ = asyncio.run(_replay_server(model, traces, tree, limit, False, others=True))
+        tree["context"] = {"otherFiles": mode != "otherFiles=false"}
+        root = workspace if mode.endswith("workspace") else None
+        samples, _ = asyncio.run(_replay_server(model, traces, tree, limit, False, others=True, workspace=root))
         summary = _summary(samples)
         summary["extra_evaluated_per_request_mean"] = round(statistics.mean(s.extra_evaluated for s in samples), 1)
         summary["extra_reused_per_request_mean"] = round(statistics.mean(s.extra_reused for s in samples), 1)
@@ -454,6 +469,10 @@ def run_extra(model: Path, threads: int, max_tokens: int, prompt_tokens: int, li
         "model_p50_on_over_off": round(on["model_requests_p50_ms"] / off["model_requests_p50_ms"], 3),
         "model_evaluated_p50_on_over_off": round(on["model_evaluated_p50"] / max(off["model_evaluated_p50"], 1), 3),
     }
+    if workspace:
+        ws = out["modes"]["otherFiles=true+workspace"]
+        out["ratios"]["p50_workspace_over_on"] = round(ws["p50_ms"] / on["p50_ms"], 3)
+        out["ratios"]["model_p50_workspace_over_on"] = round(ws["model_requests_p50_ms"] / on["model_requests_p50_ms"], 3)
     return out
 
 

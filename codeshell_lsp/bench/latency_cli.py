@@ -48,7 +48,8 @@ def run_command(args: argparse.Namespace) -> int:
         print(json.dumps(typed) if args.json else typing_bench.table(typed))
         return 0
     if getattr(args, "extra_context", False):
-        extra = latency.run_extra(model, args.threads or 2, args.max_tokens, args.prompt_tokens, limit, traces)
+        index_dir = Path(args.index_dir).resolve() if args.index_dir else None
+        extra = latency.run_extra(model, args.threads or 2, args.max_tokens, args.prompt_tokens, limit, traces, index_dir)
         print(json.dumps(extra) if args.json else latency.extra_table(extra))
         return 0
     report = latency.run(model, args.threads or 2, args.max_tokens, args.prompt_tokens, args.nonreuse_requests, limit, traces)

@@ -261,7 +261,8 @@ def run_command(args: Any) -> int:
     if "cross-file" in sets:
         from . import crossfile
 
-        report["cross_file"] = crossfile.run(args.model, settings_from_flags(args), args.limit, stderr_progress)
+        modes = args.cross_file_modes or crossfile.MODES
+        report["cross_file"] = crossfile.run(args.model, settings_from_flags(args), args.limit, stderr_progress, modes=modes)
         text = "\n".join(filter(None, (text, crossfile.format_report(report["cross_file"]))))
     print(json.dumps(report, indent=1, ensure_ascii=False) if args.json else text)
     return 0

@@ -29,6 +29,7 @@ async def running_server(
     configuration: dict[str, Any] | None = None,
     env: dict[str, str] | None = None,
     encodings: list[str] | None = None,
+    workspace: Path | None = None,
 ) -> AsyncIterator[LanguageClient]:
     full_env = {**os.environ, **(env or {})}
     config = ClientServerConfig(server_command=server_command(*args), server_env=full_env)
@@ -38,8 +39,12 @@ async def running_server(
     caps = client_capabilities(profile)
     if encodings is not None:
         caps.general = types.GeneralClientCapabilities(position_encodings=encodings)
+    folders = [types.WorkspaceFolder(uri=workspace.as_uri(), name=workspace.name)] if workspace else None
     result = await client.initialize_session(
-        types.InitializeParams(capabilities=caps, initialization_options=init_options, process_id=os.getpid())
+        types.InitializeParams(
+            capabilities=caps, initialization_options=init_options, process_id=os.getpid(),
+            root_uri=workspace.as_uri() if workspace else None, workspace_folders=folders,
+        )
     )
     client.init_result = result  # type: ignore[attr-defined]
     try:

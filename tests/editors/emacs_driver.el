@@ -116,12 +116,32 @@
   (setq driver-out (plist-put driver-out :stats (codeshell-lsp-stats)))
   (eglot-shutdown (eglot-current-server)))
 
+(defun driver-workspace ()
+  "The file's folder is Eglot's project: a module there that is not open reaches the prompt."
+  (driver-setup)
+  (apply #'eglot (eglot--guess-contact))
+  (let ((server (eglot-current-server))
+        (deadline (+ (float-time) 30)))
+    (setq driver-out (plist-put driver-out :root (expand-file-name (project-root (eglot--project server)))))
+    (while (and (not (eq t (plist-get (codeshell-lsp-stats) :workspaceIndexed))) (< (float-time) deadline))
+      (accept-process-output nil 0.1))
+    ;; What a user types: an import of the module next to the file, then a use of it.
+    (goto-char (point-min))
+    (insert "import helpers\n")
+    (goto-char (point-max))
+    (insert "helpers.")
+    (eglot--signal-textDocument/didChange)  ; what Eglot sends before its own requests
+    (setq driver-out (plist-put driver-out :direct (jsonrpc-request server :textDocument/completion (eglot--CompletionParams))))
+    (setq driver-out (plist-put driver-out :stats (codeshell-lsp-stats)))
+    (eglot-shutdown server)))
+
 (condition-case err
     (progn
       (pcase (getenv "CODESHELL_TEST_SCENARIO")
         ("early" (driver-early))
         ("partial" (driver-partial))
         ("bare" (driver-bare))
+        ("workspace" (driver-workspace))
         (_ (driver-main)))
       (driver-finish nil))
   (error (driver-finish (error-message-string err))))

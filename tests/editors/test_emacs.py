@@ -117,3 +117,14 @@ def test_with_no_model_setting_c_m_i_inserts_a_real_suggestion(gemma, tmp_path):
     stats = report["stats"]
     assert "gemma" in stats["model"].lower()
     assert stats["shown"] == 1 and stats["accepted"] == 1 and stats["acceptedChars"] == len(inserted)
+
+
+def test_a_module_in_the_project_that_is_not_open_reaches_the_prompt(tiny_model, tmp_path):
+    """Eglot sends the project folder; the server indexes it, and the module the file
+    imports (on disk, never opened) becomes extra context."""
+    (tmp_path / "helpers.py").write_text("def normalise_path(path):\n    return path\n", encoding="utf-8")
+    report = run_emacs(tiny_model, tmp_path, "workspace")
+    assert Path(report["root"]).resolve() == tmp_path.resolve()
+    stats = report["stats"]
+    assert stats["workspaceIndexed"] is True and stats["workspaceFiles"] == 2  # example.py, helpers.py
+    assert stats["requests"] == 1 and stats["extraTokensEvaluated"] > 0  # only example.py is open

@@ -125,6 +125,7 @@ def vscode(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[s
     tmp = tmp_path_factory.mktemp("vscode")
     source = tmp / "example.py"
     source.write_text(SOURCE, encoding="utf-8")
+    (tmp / "helpers.py").write_text("def normalise_path(path):\n    return path\n", encoding="utf-8")  # never opened
     spec = {
         "capabilities": vscode_capabilities(),
         "file": str(source),
@@ -209,6 +210,12 @@ def test_session_counters_and_clean_exit(vscode):
     assert stats["completionsServed"] >= 3
     assert stats["completionCacheHits"] >= 1
     assert vscode["exitCode"] == 0
+
+
+@pytest.mark.model
+def test_the_workspace_folder_vscode_sends_is_indexed(vscode):
+    stats = vscode["stats"]
+    assert stats["workspaceIndexed"] is True and stats["workspaceFiles"] == 2  # example.py and helpers.py, never opened
 
 
 @pytest.mark.model

@@ -46,3 +46,16 @@ def test_with_other_files_the_defining_modules_outline_comes_first():
     assert extra is not None and extra.path == hole.path
     assert (extra.chunks[0].path, extra.chunks[0].kind) == (hole.module, "usage")
     assert f"nodes.{hole.target}" in extra.chunks[0].text
+
+
+def test_with_the_workspace_only_the_defining_modules_outline_comes_from_the_index():
+    hole = next(h for h in crossfile.holes() if h.kind == "member" and h.project == "jinja2")
+    index = crossfile.index_for(hole.project)
+    try:
+        extra = crossfile.extra_for(hole, Settings(), mode="workspace", index=index)
+    finally:
+        index.close()
+    assert extra is not None
+    assert (extra.chunks[0].path, extra.chunks[0].kind) == (hole.module, "usage")
+    assert f"nodes.{hole.target}" in extra.chunks[0].text
+    assert all(c.kind in ("usage", "outline", "definition") for c in extra.chunks)  # nothing open but the file

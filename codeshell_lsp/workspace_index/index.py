@@ -1,0 +1,467 @@
+"""The workspace index: every source file under the workspace folders, parsed once, kept fresh.
+
+One background thread owns all file I/O and parsing (a walk at start, a file at each
+save or watched-file event, a stat-only walk on request that reparses what changed);
+the server's event loop only calls ``candidates``, which is dictionary lookups under a
+lock held for microseconds. The walk respects ``.gitignore`` files, skips version-control
+folders, files of no known programming language, binary files and files over
+``MAX_FILE_BYTES``, and stops at ``max_files`` (``context.workspaceFiles``), saying so.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import stat
+import threading
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import PurePosixPath
+from typing import Iterable, Iterator
+from urllib.parse import unquote, urlparse
+
+from ..extra_context import Chunk, identifiers
+from ..languages import language_id_for_path
+from . import gitignore
+from .parse import FileFacts, parse
+
+log = logging.getLogger(__name__)
+
+DIRS_PER_FILE = 10  # folders walked per file of the cap at most
+MAX_FILE_BYTES = 512 * 1024  # bigger files are generated or data, not code someone imports
+SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__"})
+# Languages of markup and data: nothing in them is a definition code uses.
+NOT_CODE = frozenset({"json", "markdown", "html", "xml", "css", "less", "scss", "yaml", "toml", "latex", "tex", ""})
+
+NEAR_FOLDERS = 2  # a module found by its name alone must be this close to the importing file
+GENERIC_NAME = 64  # a name defined in more files than this, none of them imported, says nothing
+IMPORTED_BOOST = 1.0  # the outline of a module the file imports (as for an open document)
+IMPORTED_NAME_BOOST = 0.5  # the definition of a name the file imports
+NEAR_NAME_BOOST = 0.25  # the definition of a name used near the cursor
+SAME_MODULE_BOOST = 0.1  # ... defined in a module the file imports
+
+
+def uri_path(uri: str) -> str:
+    """The file system path of a ``file:`` URI ("" for other schemes)."""
+    return _uri_path(uri)
+
+
+@lru_cache(maxsize=4096)
+def _uri_path(uri: str) -> str:
+    parsed = urlparse(uri)
+    return os.path.normpath(unquote(parsed.path)) if parsed.scheme == "file" else ""
+
+
+@dataclass(frozen=True)
+class IndexedFile:
+    path: str  # absolute
+    shown: str  # relative to its workspace folder: the name the prompt shows
+    mtime_ns: int
+    size: int
+    order: int  # stable per path: where its chunks go in the prompt
+    facts: FileFacts
+    outline_ids: frozenset[str]  # identifiers(facts.outline), computed once here
+
+
+@dataclass(frozen=True)
+class Progress:
+    indexed: int  # files parsed so far
+    found: int  # files the walk found so far
+    done: bool  # the first walk is over
+    capped: bool  # the walk stopped at max_files
+
+
+def indexable(path: str) -> str:
+    """The languageId of a file worth indexing ("" when it is not code)."""
+    language = language_id_for_path(path)
+    return "" if language in NOT_CODE else language
+
+
+def _binary(head: bytes) -> bool:
+    return b"\0" in head
+
+
+def read_source(path: str) -> str | None:
+    """A file's text, or None when it is binary, too big or unreadable."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
+    except OSError as e:
+        log.debug("workspace index: %s unreadable: %s", path, e)
+        return None
+    if len(data) > MAX_FILE_BYTES or _binary(data[:8192]):
+        return None
+    return data.decode("utf-8", "replace")
+
+
+def walk(root: str, max_files: int) -> Iterator[tuple[str, os.stat_result | None]]:
+    """Source files under ``root`` (absolute paths with their stat), ``.gitignore`` files
+    respected, at most ``max_files``; then ``(root, None)`` if the walk stopped before its
+    end: more files, or more than ``DIRS_PER_FILE`` folders per file of the cap (a home
+    folder opened as a workspace is not walked to its end)."""
+    count = 0
+    folders = 0
+    stack: list[tuple[str, list[gitignore.Rule]]] = [("", [])]
+    while stack:
+        rel_dir, rules = stack.pop()
+        folders += 1
+        if folders > DIRS_PER_FILE * max(max_files, 100):
+            yield root, None
+            return
+        here = os.path.join(root, rel_dir) if rel_dir else root
+        try:
+            entries = sorted(os.scandir(here), key=lambda e: e.name)
+        except OSError as e:
+            log.debug("workspace index: %s unreadable: %s", here, e)
+            continue
+        if any(e.name == ".gitignore" for e in entries):
+            text = read_source(os.path.join(here, ".gitignore"))
+            rules = rules + gitignore.parse(text or "", rel_dir)
+        subdirs = []
+        for entry in entries:
+            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+                if not is_dir and not entry.is_file(follow_symlinks=False):
+                    continue
+            except OSError:
+                continue
+            if is_dir and entry.name in SKIPPED_DIRS:
+                continue
+            if gitignore.ignored(rules, rel, is_dir):
+                continue
+            if is_dir:
+                subdirs.append((rel, rules))
+            elif indexable(entry.name):
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                if st.st_size > MAX_FILE_BYTES:
+                    continue
+                if count == max_files:
+                    yield root, None
+                    return
+                yield entry.path, st
+                count += 1
+        stack.extend(reversed(subdirs))
+
+
+class WorkspaceIndex:
+    """The files under ``roots`` (folders), at most ``max_files`` of them. ``start`` walks
+    them on a background thread; ``update``/``remove``/``refresh`` queue work for it."""
+
+    def __init__(self, roots: Iterable[str], max_files: int) -> None:
+        self.roots = [os.path.normpath(r) for r in dict.fromkeys(roots) if r]
+        self.max_files = max_files
+        self.version = 0  # bumped at each change: what Sources' choice depends on
+        self._lock = threading.Lock()
+        self._files: dict[str, IndexedFile] = {}
+        self._by_name: dict[str, list[tuple[IndexedFile, int]]] = {}  # name -> (file, definition index)
+        self._by_stem: dict[str, list[IndexedFile]] = {}
+        self._orders: dict[str, int] = {}
+        self._resolved: tuple[tuple[object, ...], dict[str, IndexedFile]] | None = None
+        self._found = 0
+        self._done = False
+        self._capped = False
+        self._jobs: queue.Queue[tuple[str, str, str] | None] = queue.Queue()
+        self._open: set[str] = set()  # paths whose entry holds the editor's text (the worker's own)
+        self._thread: threading.Thread | None = None
+
+    # --- the background thread ------------------------------------------------------
+
+    def start(self) -> None:
+        self._jobs.put(("walk", "", ""))
+        self._thread = threading.Thread(target=self._run, name="workspace-index", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._jobs.put(None)
+
+    def update(self, path: str) -> None:
+        """``path`` was saved or changed on disk: parse it again (in the background)."""
+        self._jobs.put(("file", path, ""))
+
+    def opened(self, uri: str, text: str) -> None:
+        """The editor opened ``uri`` with ``text``: it is indexed from that text, not the disk."""
+        self._jobs.put(("open", uri_path(uri), text))
+
+    def closed(self, uri: str) -> None:
+        """The editor closed ``uri``: back to the copy on disk."""
+        self._jobs.put(("close", uri_path(uri), ""))
+
+    def remove(self, path: str) -> None:
+        self._jobs.put(("gone", path, ""))
+
+    def refresh(self) -> None:
+        """Walk again, parsing only files whose size or mtime changed (in the background)."""
+        self._jobs.put(("walk", "", ""))
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until the queued work is done (tests, benchmarks)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self._jobs.unfinished_tasks:
+            if deadline is not None and time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+        return True
+
+    def _run(self) -> None:
+        _lower_priority()
+        while True:
+            job = self._jobs.get()
+            try:
+                if job is None:
+                    return
+                kind, path, text = job
+                if kind == "walk":
+                    self._walk()
+                elif kind == "open":
+                    self._open.add(path)
+                    self._index_file(path, text=text)
+                elif kind in ("file", "close"):
+                    if kind == "close":
+                        self._open.discard(path)
+                    self._index_file(path)
+                else:
+                    self._drop(path)
+            except Exception:  # one bad file must not end the index
+                log.exception("workspace index: %s failed", job)
+            finally:
+                self._jobs.task_done()
+
+    def _walk(self) -> None:
+        seen: set[str] = set()
+        self._capped = False
+        for root in self.roots:
+            for path, st in walk(root, self.max_files - len(seen)):
+                if st is None:
+                    self._capped = True
+                    break
+                seen.add(path)
+                self._found = len(seen)
+                old = self._files.get(path)
+                if path in self._open:
+                    continue  # the editor's text wins over the disk
+                if old is None or (old.mtime_ns, old.size) != (st.st_mtime_ns, st.st_size):
+                    self._index_file(path, st)
+            if self._capped:
+                break
+        for path in [p for p in self._files if p not in seen and p not in self._open]:
+            self._drop(path)
+        self._done = True
+
+    def _index_file(self, path: str, st: os.stat_result | None = None, text: str | None = None) -> None:
+        """Parse ``path`` (``text`` when given: an open document's, else the file's on disk) into the maps."""
+        path = os.path.normpath(path)
+        root = next((r for r in self.roots if path.startswith(r + os.sep)), None)
+        language = indexable(path)
+        if root is None or not language:
+            return
+        if path not in self._files and len(self._files) >= self.max_files:
+            self._capped = True
+            return
+        if text is None:
+            try:
+                st = st or os.stat(path)
+            except OSError:
+                self._drop(path)
+                return
+            text = read_source(path) if stat.S_ISREG(st.st_mode) else None
+            if text is None:
+                self._drop(path)
+                return
+        elif len(text) > MAX_FILE_BYTES:
+            return
+        facts = parse(text, language)
+        order = self._orders.setdefault(path, len(self._orders))
+        shown = os.path.relpath(path, root).replace(os.sep, "/")
+        entry = IndexedFile(path, shown, st.st_mtime_ns if st else -1, st.st_size if st else -1, order, facts, identifiers(facts.outline))
+        with self._lock:
+            self._unlink(path)
+            self._files[path] = entry
+            for stem in _stems(path):
+                self._by_stem.setdefault(stem, []).append(entry)
+            for i, d in enumerate(facts.definitions):
+                self._by_name.setdefault(d.name, []).append((entry, i))
+            self.version += 1
+
+    def _drop(self, path: str) -> None:
+        with self._lock:
+            if self._unlink(os.path.normpath(path)):
+                self.version += 1
+
+    def _unlink(self, path: str) -> bool:
+        """Take ``path`` out of the maps (the lock held)."""
+        old = self._files.pop(path, None)
+        if old is None:
+            return False
+        for stem in _stems(path):
+            self._by_stem[stem] = [f for f in self._by_stem[stem] if f.path != path]
+        for name in {d.name for d in old.facts.definitions}:
+            rest = [(f, i) for f, i in self._by_name[name] if f.path != path]
+            if rest:
+                self._by_name[name] = rest
+            else:
+                del self._by_name[name]
+        return True
+
+    def _imports_of(self, current: IndexedFile | None, here: str) -> dict[str, IndexedFile]:
+        """The files ``current``'s imports resolve to, by the name the file is known by
+        (the lock held; remembered until the index changes)."""
+        key = (here, self.version)
+        if self._resolved is not None and self._resolved[0] == key:
+            return self._resolved[1]
+        modules: dict[str, IndexedFile] = {}
+        for module in current.facts.imports if current else ():
+            f = self._resolve(module, here)
+            if f is not None:
+                modules.setdefault(_stems(f.path)[-1], f)
+        self._resolved = (key, modules)
+        return modules
+
+    def _resolve(self, module: str, here: str) -> IndexedFile | None:
+        """The indexed file an import names (the lock held): relative imports from ``here``'s
+        folder (``./util``, ``.models``, ``..pkg.mod``), others by their trailing path
+        (``requests.adapters`` -> ``…/requests/adapters.py``, ``foo.h``), nearest first."""
+        target, exact = _module_path(module, here)
+        if not target:
+            return None
+        stem = target.rsplit("/", 1)[-1]
+        return _closest([f for f in self._by_stem.get(stem, ()) if _names(f, target, exact)], here, set())
+
+    # --- what the event loop asks -------------------------------------------------------
+
+    def progress(self) -> Progress:
+        return Progress(len(self._files), self._found, self._done, self._capped)
+
+    def __len__(self) -> int:
+        return len(self._files)
+
+    def candidates(
+        self, uri: str, imported: dict[str, str], query_ids: frozenset[str], open_uris: Iterable[str], limit: int
+    ) -> list[tuple[Chunk, frozenset[str], float]]:
+        """Chunks for a completion in ``uri``: the outlines of the modules it imports and
+        the definitions of the names it imports or uses near the cursor (``query_ids``),
+        best first, with their identifier sets and boosts. The outlines of files open in
+        the editor are left to ``Sources`` (which has their current text); their
+        definitions come from the text they were opened or saved with. Lookups only: no
+        I/O, no parsing."""
+        here = uri_path(uri)
+        skip = {uri_path(u) for u in open_uris} | {here}
+        with self._lock:
+            current = self._files.get(here)
+            modules = dict(self._imports_of(current, here))
+            # The open text's imports that the disk copy lacks, by name alone (unless an open document has it).
+            for stem in imported.keys() - modules.keys() - {_stems(p)[-1] for p in skip}:
+                f = _closest(self._by_stem.get(stem, ()), here, skip)
+                if f is not None and _distance(here, f.path) <= NEAR_FOLDERS:
+                    modules[stem] = f
+            out: list[tuple[float, Chunk, frozenset[str] | None]] = []
+            for f in modules.values():
+                if f.facts.outline and f.path not in skip:
+                    out.append((IMPORTED_BOOST, _chunk(f, f.facts.outline, -1, "outline"), f.outline_ids))
+            module_paths = {f.path for f in modules.values()}
+            own = {d.name for d in current.facts.definitions} if current else set()
+            for name in (query_ids | imported.keys()) - own:
+                found = self._by_name.get(name)
+                if not found:
+                    continue
+                known = [(f, i) for f, i in found if f.path in module_paths]
+                if not known and len(found) > GENERIC_NAME:
+                    continue
+                best = _closest_def(known or found, here, {here})
+                if best is None:
+                    continue
+                f, i = best
+                d = f.facts.definitions[i]
+                boost = (IMPORTED_NAME_BOOST if name in imported else NEAR_NAME_BOOST) + (SAME_MODULE_BOOST if known else 0.0)
+                out.append((boost, _chunk(f, d.text, d.line, "definition"), None))
+        out.sort(key=lambda t: (-t[0], t[1].order))
+        return [(chunk, identifiers(chunk.text) if ids is None else ids, boost) for boost, chunk, ids in out[:limit]]
+
+
+def _chunk(f: IndexedFile, text: str, line: int, kind: str) -> Chunk:
+    return Chunk(f.shown, f.facts.language, text, (f.shown, line), kind)
+
+
+_SOURCE_SUFFIXES = (".h", ".hpp", ".hh", ".js", ".ts", ".mjs", ".cjs", ".tsx", ".jsx", ".py")
+
+
+def _module_path(module: str, here: str) -> tuple[str, bool]:
+    """Where an import points, without the file's extension, and whether that is an
+    absolute path (relative imports) or a trailing part of one: ``./util.js`` in
+    ``/p/a.js`` -> (/p/util, True), ``..pkg.mod`` in ``/p/q/a.py`` -> (/p/pkg/mod, True),
+    ``requests.adapters`` -> (requests/adapters, False), ``foo.h`` -> (foo, False)."""
+    module = module.strip()
+    if module.endswith(_SOURCE_SUFFIXES):
+        module = module.rsplit(".", 1)[0]
+    folder = os.path.dirname(here)
+    if module.startswith(("./", "../")):
+        return os.path.normpath(os.path.join(folder, module)).replace(os.sep, "/"), True
+    if "/" not in module and module.startswith("."):  # Python: one dot per level up
+        dots = len(module) - len(module.lstrip("."))
+        for _ in range(dots - 1):
+            folder = os.path.dirname(folder)
+        rest = module[dots:].replace(".", "/")
+        return (os.path.join(folder, rest).replace(os.sep, "/") if rest else ""), True
+    return module.replace("::", "/").replace(".", "/").strip("/"), False
+
+
+def _stems(path: str) -> tuple[str, ...]:
+    """The names an import may call a file by: its stem, and for a package's
+    ``__init__``/``index`` file its folder's name (the last is the one it is known by)."""
+    folder, name = os.path.split(path)
+    stem = name.split(".", 1)[0]
+    return (stem, os.path.basename(folder)) if stem in ("__init__", "index") else (stem,)
+
+
+def _names(f: IndexedFile, target: str, exact: bool) -> bool:
+    """Whether ``f`` is what ``target`` (from ``_module_path``) names: the file itself or
+    its package's ``__init__``/``index``. An absolute module name matches the end of the
+    path within the workspace folder; a one-part name (``utils``) only a top-level module
+    (``utils.py``, ``src/utils.py``), not any ``utils.py`` deep in someone's package."""
+    bare = (f.path if exact else f.shown).replace(os.sep, "/").rsplit(".", 1)[0]
+    if bare.endswith(("/__init__", "/index")) or bare in ("__init__", "index"):
+        bare = bare.rpartition("/")[0]
+    if exact or bare == target:
+        return bare == target
+    head = bare[: -len(target) - 1] if bare.endswith("/" + target) else None
+    return head is not None and ("/" in target or "/" not in head)
+
+
+def _distance(a: str, b: str) -> int:
+    """How far apart two files are: folders up from ``a`` then down to ``b``."""
+    pa, pb = a.split(os.sep)[:-1], b.split(os.sep)[:-1]
+    common = 0
+    for x, y in zip(pa, pb):
+        if x != y:
+            break
+        common += 1
+    return len(pa) + len(pb) - 2 * common
+
+
+def _closest(files: Iterable[IndexedFile], here: str, skip: set[str]) -> IndexedFile | None:
+    best = None
+    for f in files:
+        if f.path not in skip and (best is None or (_distance(here, f.path), f.path) < (_distance(here, best.path), best.path)):
+            best = f
+    return best
+
+
+def _closest_def(
+    found: list[tuple[IndexedFile, int]], here: str, skip: set[str]
+) -> tuple[IndexedFile, int] | None:
+    kept = [(f, i) for f, i in found if f.path not in skip]
+    return min(kept, key=lambda t: (_distance(here, t[0].path), t[0].path, t[1]), default=None)
+
+
+def _lower_priority() -> None:
+    """Indexing yields the CPU to completions (Linux: a thread has its own nice value)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):
+        pass
+
