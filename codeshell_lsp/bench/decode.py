@@ -5,7 +5,8 @@ answer the same requests task by task — HumanEval single-line and multi-line h
 the keystrokes of the editing traces — taking turns at going first, so that a machine
 shared with other work slows both alike. Each sees the same sequence of prompts, so their
 KV caches are reused alike. Settings are the server's defaults but for temperature 0
-(drafts are for greedy decoding only), no completion cache and no KV from disk.
+(drafts are for greedy decoding only), no completion cache, no precomputed next
+suggestion, no debounce and no KV from disk.
 
 Per set: how many completions came out identical, decode milliseconds per generated
 token off and on (the ratio is the speed-up), draft tokens accepted per check, and

@@ -78,6 +78,24 @@ def complete(b: LocalBackend, cursor: Cursor, draft: int, policy: Spy | None = N
     return result, pieces, p.tokens
 
 
+def same_logits_in_a_batch(b: LocalBackend, n: int) -> bool:
+    """Whether llama.cpp gives ``b``'s model, on this CPU, the same logits for ``n`` tokens
+    evaluated in one batch as one at a time (what exact drafts rely on)."""
+    rt = b.rt
+    b._forget()
+    prompt = prompt_module.build(cursors(2)[0], CompletionSettings(multiline="always"), b).tokens
+    logits = rt.decode(prompt, 0)
+    tokens, rows = [], []
+    for i in range(n):
+        tokens.append(int(np.argmax(logits)))
+        logits = rt.decode([tokens[-1]], len(prompt) + i)
+        rows.append(logits)
+    rt.seq_rm(0, len(prompt), -1)
+    batch = rt.decode(tokens, len(prompt), every=True)
+    b._forget()
+    return bool(np.array_equal(batch, np.array(rows)))
+
+
 @pytest.fixture(scope="module")
 def pair():
     on, off = backend(embedded_model_path()), backend(embedded_model_path())
@@ -88,6 +106,8 @@ def pair():
 
 def test_drafts_give_plain_greedy_text_and_leave_the_same_kv(pair):
     on, off = pair
+    if not same_logits_in_a_batch(on, 9):
+        pytest.skip("llama.cpp's kernels on this CPU give the embedded model other logits inside a batch")
     accepted = 0
     for cursor in cursors(8):  # one document: each completion reuses the KV the last one left
         a, a_tokens, _ = complete(off, cursor, 0)
@@ -129,33 +149,53 @@ def test_sampling_never_drafts(pair):
     assert result.draft_passes == 0 and result.generated_tokens > 0
 
 
-@pytest.mark.slow
-def test_drafts_on_gemma_differ_from_plain_greedy_only_at_near_ties(gemma):
+@pytest.fixture(scope="module")
+def gemma_pair(gemma):
     on, off = backend(gemma), backend(gemma)
-    try:
-        accepted = identical = 0
-        chosen = cursors(6)
-        for cursor in chosen:
-            # No KV reuse: the replay below evaluates the prompt as the plain run did.
-            a, plain, _ = complete(off, cursor, 0, max_tokens=48, reuse=False)
-            b, drafted, tokens = complete(on, cursor, 8, max_tokens=48, reuse=False)
-            accepted += b.draft_accepted
-            if drafted == plain:
-                identical += 1
-                continue
-            # Where they part, plain greedy decoding had the drafted run's token close behind its own.
-            i = next(k for k, (x, y) in enumerate(zip(plain, drafted)) if x != y)
-            rt = off.rt
-            rt.clear()
-            off._forget()
-            logits = rt.decode(tokens, 0)
-            for k, tok in enumerate(plain[:i]):
-                logits = rt.decode([tok], len(tokens) + k)
-            assert logits is not None and int(np.argmax(logits)) == plain[i]
-            assert logits[plain[i]] - logits[drafted[i]] < 3.0, (i, plain[i], drafted[i])
-        assert accepted > 0
-        assert identical >= len(chosen) // 2
-    finally:
-        on.close()
-        off.close()
+    yield on, off
+    on.close()
+    off.close()
+
+
+@pytest.mark.slow
+def test_short_drafts_on_gemma_give_plain_greedy_text(gemma_pair):
+    """Checks of up to 3 tokens (a draft of 2): on x86 llama.cpp switches Gemma's matrix
+    products to another kernel from 4 rows on, so up to 3 its logits are the single-token ones."""
+    on, off = gemma_pair
+    if not same_logits_in_a_batch(on, 3):
+        pytest.skip("llama.cpp's kernels on this CPU give Gemma other logits in a batch of 3")
+    accepted = 0
+    for cursor in cursors(6):
+        _, plain, _ = complete(off, cursor, 0, max_tokens=48)
+        b, drafted, _ = complete(on, cursor, 2, max_tokens=48)
+        assert drafted == plain
+        accepted += b.draft_accepted
+    assert accepted > 0
+
+
+@pytest.mark.slow
+def test_long_drafts_on_gemma_differ_from_plain_greedy_only_at_near_ties(gemma_pair):
+    on, off = gemma_pair
+    accepted = identical = 0
+    chosen = cursors(6)
+    for cursor in chosen:
+        # No KV reuse: the replay below evaluates the prompt as the plain run did.
+        _, plain, _ = complete(off, cursor, 0, max_tokens=48, reuse=False)
+        b, drafted, tokens = complete(on, cursor, 8, max_tokens=48, reuse=False)
+        accepted += b.draft_accepted
+        if drafted == plain:
+            identical += 1
+            continue
+        # Where they part, plain greedy decoding had the drafted run's token close behind its own.
+        i = next(k for k, (x, y) in enumerate(zip(plain, drafted)) if x != y)
+        rt = off.rt
+        rt.clear()
+        off._forget()
+        logits = rt.decode(tokens, 0)
+        for k, tok in enumerate(plain[:i]):
+            logits = rt.decode([tok], len(tokens) + k)
+        assert logits is not None and int(np.argmax(logits)) == plain[i]
+        assert logits[plain[i]] - logits[drafted[i]] < 3.0, (i, plain[i], drafted[i])
+    assert accepted > 0
+    assert identical >= len(chosen) // 2
 
