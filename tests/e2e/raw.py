@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any, Callable
 
@@ -215,3 +216,15 @@ class TcpClient:
 
     def close(self) -> None:
         self.sock.close()
+
+
+def answers_to(s: Server, ids: list[Any], limit_s: float = 120) -> Counter[Any]:
+    """How many answers each id got: until all have one (or ``limit_s``), then one more second."""
+    counts: Counter[Any] = Counter()
+    deadline = time.monotonic() + limit_s
+    while set(ids) - set(counts) and time.monotonic() < deadline:
+        for m in s.frames.answers(1.0):
+            counts[m.get("id")] += 1
+    for m in s.frames.answers(1.0):
+        counts[m.get("id")] += 1
+    return counts

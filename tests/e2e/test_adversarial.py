@@ -21,7 +21,6 @@ import signal
 import socket
 import subprocess
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -29,7 +28,7 @@ from typing import Any, Callable
 import pytest
 
 from .fault_probes import FAMILIES, run_family
-from .raw import Server, TcpClient, completion_params, frame, init_params, notification, request, server_cmd
+from .raw import Server, TcpClient, answers_to, completion_params, frame, init_params, notification, request, server_cmd
 
 pytestmark = pytest.mark.model
 
@@ -474,7 +473,7 @@ def _lifecycle(tiny_model: Path, tmp: Path) -> list[tuple[str, Callable[[], bool
                     s.send(bytes(out))
                     out.clear()
             s.send(bytes(out))
-            counts = _answers_to(s, ids)
+            counts = answers_to(s, ids)
             once = all(counts[i] == 1 for i in ids)
             rss = s.rss_kb()
             print(f"storm: {len(ids)} requests, {sum(counts[i] == 1 for i in ids)} answered once, "
@@ -503,7 +502,7 @@ def _lifecycle(tiny_model: Path, tmp: Path) -> list[tuple[str, Callable[[], bool
                         s.send(request(n, "textDocument/completion", completion_params(u, step + 1, 0)))
                         if rng.random() < 0.5:
                             s.send(notification("$/cancelRequest", {"id": n}))
-            counts = _answers_to(s, ids)
+            counts = answers_to(s, ids)
             return all(counts[i] == 1 for i in ids) and s.alive()
 
     return [
@@ -524,18 +523,6 @@ def _lifecycle(tiny_model: Path, tmp: Path) -> list[tuple[str, Callable[[], bool
         ("6,000-message storm: every request answered once, memory flat", storm),
         ("5 documents x 200 changes with cancels: every request answered once", documents_with_cancels),
     ]
-
-
-def _answers_to(s: Server, ids: list[int], limit_s: float = 120) -> Counter[Any]:
-    """How many answers each id got: until all have one (or ``limit_s``), then one more second."""
-    counts: Counter[Any] = Counter()
-    deadline = time.monotonic() + limit_s
-    while set(ids) - set(counts) and time.monotonic() < deadline:
-        for m in s.frames.answers(1.0):
-            counts[m.get("id")] += 1
-    for m in s.frames.answers(1.0):
-        counts[m.get("id")] += 1
-    return counts
 
 
 FRAMING, CONTENT, PARAMS, DOCUMENTS = _framing(), _content(), _params(), _documents()

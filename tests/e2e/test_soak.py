@@ -5,16 +5,13 @@ exactly once, and memory flat once the caches are warm."""
 from __future__ import annotations
 
 import random
-import time
-from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from codeshell_lsp.bench.traces import data_dir
 
-from .raw import Server, completion_params, frame, notification, request
+from .raw import Server, answers_to, completion_params, frame, notification, request
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
@@ -26,17 +23,6 @@ def _files() -> list[tuple[str, str]]:
     root = Path(str(data_dir()))
     picked = sorted(root.glob("files/*.py")) + sorted(root.glob("crossfile/jinja2/jinja2/*.py"))[:5]
     return [(f"file:///soak/{p.relative_to(root).as_posix()}", p.read_text(encoding="utf-8")) for p in picked]
-
-
-def _answers(s: Server, ids: list[int], limit_s: float = 180) -> Counter[Any]:
-    counts: Counter[Any] = Counter()
-    deadline = time.monotonic() + limit_s
-    while set(ids) - set(counts) and time.monotonic() < deadline:
-        for m in s.frames.answers(1.0):
-            counts[m.get("id")] += 1
-    for m in s.frames.answers(1.0):
-        counts[m.get("id")] += 1
-    return counts
 
 
 def _session(s: Server, rng: random.Random, docs: list[tuple[str, str]], n: int, first_id: int) -> list[int]:
@@ -89,11 +75,11 @@ def test_a_long_session_over_several_files_answers_everything_with_flat_memory(t
         for uri, text in docs:
             assert "result" in s.ask("textDocument/completion", completion_params(uri, text.count("\n") // 2, 0), 120)
         warm = _session(s, rng, docs, WARMUP, 100_000)
-        warm_counts = _answers(s, warm)
+        warm_counts = answers_to(s, warm)
         assert [i for i in warm if warm_counts[i] != 1] == []
         rss0 = s.rss_kb()
         ids = _session(s, rng, docs, MESSAGES, 200_000)
-        counts = _answers(s, ids)
+        counts = answers_to(s, ids)
         rss = s.rss_kb()
         stats = s.ask("codeshell/stats", {})["result"]
         print(f"soak: {len(docs)} documents, {len(ids)} requests of {MESSAGES} messages, RSS {rss0} -> {rss} kB "
