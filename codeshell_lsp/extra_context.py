@@ -72,7 +72,7 @@ MAX_INDEX_CHARS = 1 << 20  # larger documents give no chunks (a generated or dat
 INLINE_INDEX_CHARS = 100_000  # a document opened but not indexed yet is cut at a request up to this size (a few ms)
 SAVED_VERSION = 1  # of the file ``Sources.save`` writes
 MEMO_DOCUMENTS = 64  # documents whose last choice is remembered
-SELECT_BUDGET_MS = 15.0  # the server's time budget for one selection (then the best set so far)
+SELECT_BUDGET_MS = 15.0  # the server's: the most a selection spends cutting documents the indexer has not reached
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Words every program repeats: they would make all chunks look alike.
@@ -389,8 +389,9 @@ class Sources:
     """
 
     def __init__(self, budget_ms: float | None = None) -> None:
-        """``budget_ms``: the most one ``select`` spends before it takes the best set so
-        far (None: no limit, for benchmarks and tests that want the full ranking)."""
+        """``budget_ms``: the most one ``select`` spends cutting documents into chunks
+        itself; the ones left wait for the indexer and the choice is made without them,
+        not remembered (None: no limit, for benchmarks and tests that want every document)."""
         self._docs: dict[str, _Doc] = {}
         self._edits: deque[tuple[str, int]] = deque(maxlen=RECENT_EDITS)
         self._current: str | None = None
