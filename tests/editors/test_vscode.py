@@ -157,8 +157,9 @@ def test_initialize_with_vscode_capabilities(vscode):
     assert caps["positionEncoding"] == "utf-16"
     assert caps["textDocumentSync"]["change"] == 2  # incremental
     assert vscode["command"][:3] == ["codeshell-lsp", "serve", "--stdio"]
-    # workspace/configuration was answered with the server's keys only: nothing unknown.
-    assert ["codeshell"] in vscode["configurationAsked"]
+    # workspace/configuration was asked for the user's values and the workspace folder's
+    # (the client sends a folder), and answered with the server's keys only: nothing unknown.
+    assert ["codeshell", "codeshell"] in vscode["configurationAsked"]
     assert not [m for m in vscode["shown"] if "unknown setting" in m], vscode["shown"]
 
 
