@@ -81,12 +81,14 @@ class Protocol(LanguageServerProtocol):
         # pygls 2.1 keeps the future of every notification whose handler is a coroutine, a
         # generator (its own didOpen/didChange/didClose are) or a thread function in
         # _request_futures under a random id and never takes it out: one per didChange,
-        # ~2 kB each, for the life of the server. Taken out once it is done.
+        # ~2 kB each, for the life of the server. Taken out once it is done — unless it was
+        # cancelled: only shutdown cancels these, while it iterates over that dict.
         if callback == self._check_handler_result:
             notified = callback
 
             def callback(future: Any) -> None:
-                self._request_futures.pop(msg_id, None)
+                if not future.cancelled():
+                    self._request_futures.pop(msg_id, None)
                 notified(future)
 
         super()._execute_handler(msg_id, handler, callback, args, kwargs)
