@@ -19,7 +19,7 @@ import threading
 from dataclasses import dataclass
 from typing import Callable
 
-from ..extra_context import OUTLINE_CHARS, outline
+from ..extra_context import outline
 
 HEADER_CHARS = 200  # a signature is cut to this many characters
 MEMBERS = 24  # member lines of a class outline at most
@@ -39,7 +39,7 @@ class FileFacts:
     language: str  # LSP languageId
     definitions: tuple[Definition, ...]  # top-level definitions, in file order
     imports: tuple[str, ...]  # modules as the file names them (``pkg.mod``, ``./util``, ``fmt``, ``foo.h``)
-    outline: str  # the definitions' signatures in file order (members indented), for an importing file
+    outline: str  # ``extra_context.outline``: what an importing file sees, the same as when the file is open
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,7 @@ _WRAPPERS = frozenset({
     "var_declaration", "template_declaration", "ambient_declaration",
 })
 _LOCAL = threading.local()
-_BRACKET_SPACE = re.compile(r"([(\[{]) |,? ([)\]}])")  # what joining a multi-line signature leaves: "( a, b, )"
+_BRACKET_SPACE = re.compile(r"([(\[{]) | ([)\]}])")  # what joining a multi-line signature leaves: "( a, b )"
 _NAME_TYPES = frozenset({
     "identifier", "type_identifier", "field_identifier", "property_identifier", "namespace_identifier",
     "private_property_identifier", "primitive_type", "qualified_identifier", "scoped_identifier", "destructor_name",
@@ -183,7 +183,7 @@ def _header(node, src: bytes) -> str:
     text = src[_outer(node).start_byte : end].decode("utf-8", "replace")
     if body is None or node.type in ("assignment", "variable_declarator"):
         text = text.split("\n", 1)[0]
-    text = _BRACKET_SPACE.sub(r"\1\2", " ".join(text.split())).replace(",)", ")")
+    text = _BRACKET_SPACE.sub(r"\1\2", " ".join(text.split()))
     return text[:HEADER_CHARS]
 
 
@@ -213,8 +213,8 @@ def _definitions(node, spec: _Spec, out: list, depth: int = 0) -> None:
             _definitions(child, spec, out, depth + 1)
 
 
-def _describe(node, spec: _Spec, src: bytes, language: str) -> tuple[str, str]:
-    """(compact text, outline lines: the signature and its members') of a definition node."""
+def _describe(node, spec: _Spec, src: bytes, language: str) -> str:
+    """The compact text of a definition node: its signature, doc line and members' signatures."""
     header = _header(node, src)
     body = node.child_by_field_name("body")
     doc = _doc_line(node, body)
@@ -230,7 +230,7 @@ def _describe(node, spec: _Spec, src: bytes, language: str) -> tuple[str, str]:
         _definitions(body, spec, inner)
         for m in inner[:MEMBERS]:
             members.append(indent + _header(m, src))
-    return "\n".join(lines + members) + "\n", "".join(m + "\n" for m in [header, *members])
+    return "\n".join(lines + members) + "\n"
 
 
 def parse(text: str, language: str) -> FileFacts:
@@ -243,18 +243,17 @@ def parse(text: str, language: str) -> FileFacts:
     nodes: list = []
     _definitions(root, spec, nodes)
     definitions: list[Definition] = []
-    outline_lines: list[str] = []
     for node in nodes[:DEFINITIONS]:
         name = _name(node)
-        if not name or name.startswith("__"):
-            continue
-        compact, lines = _describe(node, spec, src, language)
-        definitions.append(Definition(name, spec.defs[node.type], node.start_point[0], compact))
-        outline_lines.append(lines)
+        if name and not name.startswith("__"):
+            definitions.append(Definition(name, spec.defs[node.type], node.start_point[0], _describe(node, spec, src, language)))
     imports: list[str] = []
     for child in root.named_children:
         _imports(child, spec, imports)
-    return FileFacts(language, tuple(definitions), tuple(dict.fromkeys(imports)), _cut("".join(outline_lines)))
+    # The module's outline comes from the same line rules as an open document's: a file
+    # reads the same to the model whether it is open or not (and the cross-file bench
+    # measured the usage outline built from these lines).
+    return FileFacts(language, tuple(definitions), tuple(dict.fromkeys(imports)), outline(text))
 
 
 def _imports(node, spec: _Spec, out: list[str], depth: int = 0) -> None:
@@ -264,15 +263,6 @@ def _imports(node, spec: _Spec, out: list[str], depth: int = 0) -> None:
     elif depth < 3 and node.type in ("import_declaration", "import_spec_list", "preproc_ifdef", "preproc_if", "export_statement"):
         for child in node.named_children:
             _imports(child, spec, out, depth + 1)
-
-
-def _cut(text: str, max_chars: int = OUTLINE_CHARS) -> str:
-    """``text`` cut at a line to ``max_chars``; members go first when it is too long."""
-    if len(text) > max_chars:
-        text = "".join(line for line in text.splitlines(keepends=True) if not line[:1].isspace())
-    if len(text) > max_chars:
-        text = text[: text.rfind("\n", 0, max_chars) + 1]
-    return text
 
 
 _FALLBACK_NAME = re.compile(
