@@ -13,11 +13,10 @@ copy of that prompt's suffix chunk in sequence 1. A new prompt can reuse
   its own tokens, not the whole file again.
 
 When both changed (a keystroke, and another set of chunks), the body moves up to the
-edit and the suffix copy after it. In addition, when the
-extra context changed, each of its pieces (a chunk of another file, or the current
-file's heading) that the cache holds past the common prefix moves to its new place
-(``Plan.blocks``), so a new set costs only the chunks that are new, whatever order
-they land in.
+edit and the suffix copy after it. In addition, when the extra context changed, each of
+its pieces (a chunk of another file, or the current file's heading) that the cache holds
+past the common prefix moves to its new place (``Plan.blocks``), so a new set costs only
+the chunks that are new, whatever order they land in.
 
 The plan says which tokens to keep, which cells to move and which tokens to decode.
 """
@@ -39,7 +38,7 @@ def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
     return i
 
 
-MIN_RESTORE = 16  # leading tokens a saved KV must share with the prompt to be worth restoring
+MIN_RESTORE = 16  # cells of the prompt's own a saved KV must give to be worth restoring
 
 
 def restorable(p: "Plan", min_tokens: int = MIN_RESTORE) -> bool:
@@ -127,9 +126,9 @@ def plan(
     sequence 1 sits; ``chunk`` is where the suffix chunk sits in ``prompt`` (the
     layout's suffix span). ``cached_body`` and ``body``: where the document's own part
     starts in the cached prompt and in ``prompt`` (None: unknown); ``pieces``: the spans of
-the extra context's pieces in ``prompt`` (``Layout.pieces``); ``move_blocks`` false (a
-model with sliding-window layers) moves no cells of sequence 0 but the document part. The last prompt token
-    is always evaluated (its logits start generation). ``reuse`` false plans a fresh
+    the extra context's pieces in ``prompt`` (``Layout.pieces``); ``move_blocks`` false (a
+    model with sliding-window layers) moves no cells of sequence 0 but the document part.
+    The last prompt token is always evaluated (its logits start generation). ``reuse`` false plans a fresh
     evaluation that keeps nothing for later; ``can_shift`` false (a model whose KV cells
     cannot move) reuses only the prefix.
     """
