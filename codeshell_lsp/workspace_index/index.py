@@ -18,7 +18,6 @@ import threading
 import time
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import PurePosixPath
 from typing import Iterable, Iterator
 from urllib.parse import unquote, urlparse
 
