@@ -47,7 +47,7 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
-from typing import Iterable, Protocol, Sequence
+from typing import Collection, Iterable, Protocol, Sequence
 from urllib.parse import unquote, urlparse
 
 from .budget import split_lines
@@ -132,10 +132,12 @@ def identifiers(text: str) -> frozenset[str]:
     return frozenset(w for w in set(_IDENT.findall(text)) if len(w) > 1 and w.lower() not in _COMMON)
 
 
-def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+def jaccard(a: frozenset[str], b: Collection[str]) -> float:
+    """Jaccard similarity of ``a`` and ``b`` (any collection of distinct items: a chunk's
+    identifier tuple needs no set of its own)."""
     if not a or not b:
         return 0.0
-    inter = len(a & b)
+    inter = len(a.intersection(b))
     return inter / (len(a) + len(b) - inter)
 
 
@@ -333,7 +335,7 @@ class _Doc:
         return self.index is not None and self.index.text is self.text
 
 
-def _rank(scored: list[tuple[float, Chunk, Iterable[str]]], limit: int) -> list[Chunk]:
+def _rank(scored: list[tuple[float, Chunk, Collection[str]]], limit: int) -> list[Chunk]:
     """The ``limit`` best of (score, chunk, identifiers), near-copies of better chunks
     dropped — looked for among the best few only (no pairwise work over all)."""
     best = heapq.nsmallest(DEDUP_POOL * limit, scored, key=lambda t: (-t[0], t[1].order))
@@ -489,9 +491,6 @@ class Sources:
     def __contains__(self, uri: object) -> bool:
         return uri in self._docs
 
-    def __len__(self) -> int:
-        return len(self._docs)
-
     def path(self, uri: str) -> str:
         doc = self._docs.get(uri)
         return doc.path if doc else display_path(uri, self.roots)
@@ -585,23 +584,19 @@ class Sources:
         # they hold (one set intersection each: the only work per open document).
         left, docs, complete = self._left, [], True
         for u, doc in self._docs.items():
-            index = doc.index
             if u == uri:
                 continue
-            if index is None or (self._indexer is None and index.text is not doc.text):
-                index = self._ready(doc, deadline)
-                if index is None:
-                    complete = False
-                    continue
+            index = self._ready(doc, deadline)
+            if index is None:
+                complete = False
+                continue
             docs.append((doc.stem in imported or u == left or u in edited_docs, len(index.ids & q), u, doc, index))
-        scored: list[tuple[float, Chunk, Iterable[str]]] = []
+        scored: list[tuple[float, Chunk, Collection[str]]] = []
         for _, _, u, doc, index in heapq.nlargest(RANKED_DOCUMENTS, docs, key=lambda d: (d[0], d[1])):
             stem = doc.stem
             lines = [(n, age) for age, (eu, n) in enumerate(reversed(edits)) if eu == u]
             for start, text, words_of in index.chunks:
-                # Jaccard similarity with the query (a chunk's identifiers are distinct).
-                inter = len(q.intersection(words_of))
-                sim = inter / (len(words_of) + len(q) - inter) if words_of and q else 0.0
+                sim = jaccard(q, words_of)
                 boost, kind, chunk = 0.0, "outline" if start < 0 else "lines", None
                 if kind == "outline" and stem in imported:
                     outline_chunk = Chunk(doc.path, doc.language, text, (doc.path, start), kind)
