@@ -39,14 +39,13 @@ from __future__ import annotations
 import dataclasses
 import heapq
 import json
-import os
 import re
 import threading
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Collection, Iterable, Protocol, Sequence
 from urllib.parse import unquote, urlparse
 
@@ -70,7 +69,7 @@ RANKED_DOCUMENTS = 16  # documents whose chunks are ranked for a request (the re
 DEDUP_POOL = 3  # near-duplicates are looked for among this many times ``limit`` best chunks
 MAX_INDEX_CHARS = 1 << 20  # larger documents give no chunks (a generated or data file, not code to copy from)
 INLINE_INDEX_CHARS = 100_000  # a document opened but not indexed yet is cut at a request up to this size (a few ms)
-SAVED_VERSION = 1  # of the file ``Sources.save`` writes
+SAVED_VERSION = 1  # of what ``Sources.choices`` gives the server to keep
 MEMO_DOCUMENTS = 64  # documents whose last choice is remembered
 SELECT_BUDGET_MS = 15.0  # the server's: the most a selection spends cutting documents the indexer has not reached
 
@@ -532,35 +531,28 @@ class Sources:
         paths = {doc.path for doc in self._docs.values()}
         return all(c.path in paths for c in chunks)
 
-    def save(self, path: Path) -> None:
-        """Write the remembered choices (private to the user), so that after a restart the
-        first completion in each document chooses what its saved KV holds."""
+    def choices(self) -> bytes:
+        """The remembered choices, for the server to keep across a restart: the first
+        completion in each document then chooses what its saved KV holds."""
         memos = {
             uri: {"key": list(key[:4]), "chunks": [dataclasses.astuple(c) for c in chosen]}
             for uri, (key, chosen) in self._memo.items()
         }
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = path.with_name(f"{path.name}.tmp.{os.getpid()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({"version": SAVED_VERSION, "memos": memos}, f)
-        os.replace(tmp, path)
+        return json.dumps({"version": SAVED_VERSION, "memos": memos}).encode()
 
-    def load(self, path: Path) -> None:
-        """Take the choices a previous run saved (``save``); a missing or unreadable file is no choice."""
+    def take_choices(self, data: bytes) -> None:
+        """Take the choices a previous run kept (``choices``); unreadable ones are no choice."""
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if data.get("version") != SAVED_VERSION:
+            saved = json.loads(data)
+            if saved.get("version") != SAVED_VERSION:
                 return
-            for uri, memo in data["memos"].items():
+            for uri, memo in saved["memos"].items():
                 query, imported, uses, limit = memo["key"]
                 key = (query, tuple(tuple(kv) for kv in imported), tuple(uses), limit)
                 chunks = tuple(Chunk(p, lang, text, (o[0], o[1]), kind) for p, lang, text, o, kind in memo["chunks"])
                 self._restored[uri] = (key, chunks)
-        except FileNotFoundError:
-            return
-        except (OSError, ValueError, TypeError, KeyError, AttributeError) as e:
-            log.info("saved context choices in %s not used: %s", path, e)
+        except (ValueError, TypeError, KeyError, AttributeError) as e:
+            log.info("saved context choices not used: %s", e)
 
     def _ready(self, doc: _Doc, deadline: float | None) -> _Index | None:
         """``doc``'s chunks as last cut; cut now if there is time and they are missing

@@ -217,18 +217,9 @@ class DiskStore:
         if len(data) > self.cap:
             log.info("KV snapshot of %d MB is larger than cache.diskMB: not saved", len(data) >> 20)
             return
-        tmp = path.with_name(f"{path.name}{_TEMP}{os.getpid()}")
         try:
-            private_dir(self.root)  # again: it may have been deleted since
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
+            write_private(path, data)  # its folder again: it may have been deleted since
         except OSError as e:
-            with contextlib.suppress(OSError):
-                tmp.unlink(missing_ok=True)
             self._give_up(e)
             return
         self._evict(keep=path)
@@ -271,6 +262,24 @@ class DiskStore:
                     p.unlink()
             except OSError:
                 pass
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """``data`` into ``path`` atomically (a temporary file, then a rename), readable by the
+    user only: the file 0600, its folder and that folder's parent 0700 (``private_dir``)."""
+    tmp = path.with_name(f"{path.name}{_TEMP}{os.getpid()}")
+    private_dir(path.parent)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise
 
 
 def private_dir(path: Path) -> None:

@@ -33,7 +33,7 @@ from .context import index_to_column
 from .engine import Completion, Engine, Status
 from .errors import CodeshellError
 from .extra_context import SELECT_BUDGET_MS, Extra, Sources
-from .kvstore import cache_dir
+from .kvstore import cache_dir, write_private
 from .log import LOGGER_NAME, USER_NOTICE, get_logger
 from .options import Settings, camel, flags_tree, merge
 from .workspace_index import WorkspaceIndex, uri_path
@@ -178,7 +178,7 @@ class CodeshellServer(LanguageServer):
         finally:
             if self.settings.cache.persist and self._initialized:
                 try:
-                    self.sources.save(self.context_file())
+                    write_private(self.context_file(), self.sources.choices())
                 except OSError as e:
                     log.warning("could not save the context choices to %s: %s", self.context_file(), e)
 
@@ -455,7 +455,12 @@ def initialize(ls: CodeshellServer, params: types.InitializeParams) -> None:
     ls.sources.roots = [f.uri for f in params.workspace_folders or []] + ([params.root_uri] if params.root_uri else [])
     ls._root = ls.sources.roots[0] if ls.sources.roots else None
     if ls.settings.cache.persist:
-        ls.sources.load(ls.context_file())
+        try:
+            ls.sources.take_choices(ls.context_file().read_bytes())
+        except FileNotFoundError:
+            pass
+        except OSError as e:
+            log.info("saved context choices in %s not used: %s", ls.context_file(), e)
     ls.sources.start_indexer()
 
 

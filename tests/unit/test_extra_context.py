@@ -9,6 +9,7 @@ from codeshell_lsp import fim, prompt
 from codeshell_lsp.context import Cursor
 from codeshell_lsp.extra_context import Chunk, Extra, Sources
 from codeshell_lsp.kvplan import plan
+from codeshell_lsp.kvstore import write_private
 from codeshell_lsp.options import CompletionSettings
 
 UTILS = '''"""Helpers."""
@@ -320,29 +321,30 @@ def test_after_a_restart_each_document_first_chooses_what_the_last_run_chose(tmp
 
     before = opened()
     chosen = before.select("file:///p/main.py", Cursor(MAIN, ""))
-    before.save(tmp_path / "ctx.json")
-    assert oct((tmp_path / "ctx.json").stat().st_mode & 0o777) == "0o600"
+    write_private(tmp_path / "context" / "ctx.json", before.choices())  # as the server keeps them
+    assert oct((tmp_path / "context" / "ctx.json").stat().st_mode & 0o777) == "0o600"
+    assert oct((tmp_path / "context").stat().st_mode & 0o777) == "0o700"
+    saved = (tmp_path / "context" / "ctx.json").read_bytes()
 
     after = opened()
     after.change("file:///p/utils.py", UTILS + "\ndef later_helper():\n    pass\n", [18])  # edited since
-    after.load(tmp_path / "ctx.json")
+    after.take_choices(saved)
     assert after.select("file:///p/main.py", Cursor(MAIN, "")) == chosen  # what the saved KV holds
     fresh = opened()
     fresh.change("file:///p/utils.py", UTILS + "\ndef later_helper():\n    pass\n", [18])
     assert "later_helper" in fresh.select("file:///p/main.py", Cursor(MAIN, ""))[0].text  # without it: the new text
 
     moved = opened()
-    moved.load(tmp_path / "ctx.json")
+    moved.take_choices(saved)
     elsewhere = Cursor(MAIN.replace("text = utils.", "\n" * 20 + "value = other."), "")
     assert moved.select("file:///p/main.py", elsewhere) != chosen  # another place: chosen afresh
 
     gone = Sources()
     gone.open("file:///p/main.py", "python", MAIN)
-    gone.load(tmp_path / "ctx.json")
+    gone.take_choices(saved)
     assert gone.select("file:///p/main.py", Cursor(MAIN, "")) == ()  # its documents are not open
 
-    (tmp_path / "bad.json").write_text("{not json")
     broken = opened()
-    broken.load(tmp_path / "bad.json")
-    broken.load(tmp_path / "missing.json")
+    broken.take_choices(b"{not json")
+    broken.take_choices(b'{"version": 1, "memos": {"file:///p/main.py": {"key": 3}}}')
     assert broken.select("file:///p/main.py", Cursor(MAIN, "")) == chosen
