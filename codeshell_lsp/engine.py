@@ -19,6 +19,7 @@ import threading
 import time
 from collections import deque
 from concurrent.futures import Future
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -28,6 +29,7 @@ from .backends.base import Backend, Generation, Result
 from .completion_cache import CompletionCache
 from .context import Cursor
 from .extra_context import Extra
+from .foreground import FOREGROUND
 from .debounce import Debounce
 from .errors import BackendError, Cancelled, CodeshellError, ModelError
 from .log import get_logger
@@ -91,7 +93,7 @@ class Job:
 
     def __init__(
         self, key: str, cursor: Cursor, settings: Settings, language: str = "", speculative: bool = False,
-        extra: Extra | None = None,
+        extra: Extra | None = None, choose: Callable[[], Extra | None] | None = None,
     ) -> None:
         self.id = next(Job._ids)
         self.speculative = speculative
@@ -100,6 +102,9 @@ class Job:
         self.settings = settings
         self.language = language
         self.extra = extra  # other files' chunks for the prompt (extra_context)
+        # Or how to choose them: on the worker when the job starts, not on the thread that
+        # submits it (a speculative job with both runs only if the choice differs from ``extra``).
+        self.choose = choose
         self.created = time.monotonic()
         self.future: Future[Completion] = Future()
         self._cancel = threading.Event()
@@ -120,9 +125,12 @@ class Job:
             self._cancel.wait(seconds)
 
     def same_work(self, other: Job) -> bool:
-        return (self.key, self.cursor, self.settings, self.language, self.extra) == (
-            other.key, other.cursor, other.settings, other.language, other.extra
-        )
+        return self._work_key() == other._work_key()
+
+    def _work_key(self) -> tuple[object, ...]:
+        # Two jobs that choose their extra context at one cursor choose the same.
+        context = ("chosen",) if self.choose is not None else self.extra
+        return self.key, self.cursor, self.settings, self.language, context
 
 
 def generation(s: Settings, document: str = "") -> Generation:
@@ -232,10 +240,12 @@ class Engine:
         return self._loaded.wait(timeout)
 
     def submit(
-        self, key: str, cursor: Cursor, settings: Settings | None = None, language: str = "", extra: Extra | None = None
+        self, key: str, cursor: Cursor, settings: Settings | None = None, language: str = "", extra: Extra | None = None,
+        choose: Callable[[], Extra | None] | None = None,
     ) -> Job:
-        """Queue a completion at ``cursor`` of document ``key``; supersedes older ones for ``key``."""
-        job = Job(key, cursor, settings or self.settings, language, extra=extra)
+        """Queue a completion at ``cursor`` of document ``key``; supersedes older ones for ``key``.
+        ``extra``: other files' chunks; or ``choose``, called on the worker to choose them."""
+        job = Job(key, cursor, settings or self.settings, language, extra=extra, choose=choose)
         with self._lock:
             self.stats.requests += 1
             self.last = job
@@ -352,10 +362,11 @@ class Engine:
             self._tasks.append(Job(job.key, cursor, s, job.language, speculative=True, extra=job.extra))
             self._lock.notify()
 
-    def prewarm(self, job: Job, extra: Extra | None) -> None:
-        """The extra context for ``job``'s document changed (another document opened or
-        closed): evaluate the new set while idle, as a speculative run at ``job``'s cursor,
-        so the next keystroke finds it in the KV cache."""
+    def prewarm(self, job: Job, choose: Callable[[], Extra | None]) -> None:
+        """The extra context for ``job``'s document may have changed (another document
+        opened or closed): choose it again and evaluate it while idle, as a speculative run
+        at ``job``'s cursor, so the next keystroke finds it in the KV cache (a set that did
+        not change is a completion-cache hit)."""
         s = job.settings
         if not s.cache.speculative:
             return
@@ -363,7 +374,7 @@ class Engine:
             busy = [t for t in (*self._tasks, self._running) if t is not None]
             if self._closed or any(not (isinstance(t, Job) and t.speculative) for t in busy):
                 return  # real work comes first; it will evaluate the new set itself
-            self._tasks.append(Job(job.key, job.cursor, s, job.language, speculative=True, extra=extra))
+            self._tasks.append(Job(job.key, job.cursor, s, job.language, speculative=True, extra=job.extra, choose=choose))
             self._lock.notify()
 
     # --- the worker ----------------------------------------------------------------------
@@ -385,7 +396,8 @@ class Engine:
                 task()
                 continue
             try:
-                result = self._run(task)
+                with FOREGROUND.running() if not task.speculative else nullcontext():  # speculation can wait
+                    result = self._run(task)
             except Exception as e:
                 log.exception("completion %d failed", task.id)
                 result = Completion("", status=Status.ERROR, error=f"internal error: {type(e).__name__}: {e}")
@@ -410,6 +422,11 @@ class Engine:
         if backend is None:
             return Completion("", status=Status.NO_MODEL)
         t0 = time.perf_counter()
+        if job.choose is not None:
+            chosen = job.choose()
+            if job.speculative and chosen == job.extra:  # a prewarm: the set it would evaluate is the one held
+                return Completion("", status=Status.SUPERSEDED)
+            job.extra = chosen
         try:
             backend.prepare(lambda: job.cancelled)
             sel = prompt.select(job.cursor, job.settings.completion, backend, job.extra)

@@ -51,6 +51,7 @@ from urllib.parse import unquote, urlparse
 
 from .budget import split_lines
 from .context import Cursor
+from .foreground import FOREGROUND
 from .log import get_logger
 
 log = get_logger(__name__)
@@ -71,6 +72,10 @@ MAX_INDEX_CHARS = 1 << 20  # larger documents give no chunks (a generated or dat
 INLINE_INDEX_CHARS = 100_000  # a document opened but not indexed yet is cut at a request up to this size (a few ms)
 SAVED_VERSION = 1  # of what ``Sources.choices`` gives the server to keep
 MEMO_DOCUMENTS = 64  # documents whose last choice is remembered
+# While documents are being cut into chunks and the workspace indexed, a remembered choice
+# is made again at most this often (each new index would otherwise cost a whole new choice
+# at every keystroke: ~17 ms at 1,000 open files, for seconds after they open).
+INDEXING_RECHOOSE_S = 2.0
 SELECT_BUDGET_MS = 15.0  # the server's: the most a selection spends cutting documents the indexer has not reached
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -376,8 +381,9 @@ class Sources:
     didOpen/didChange/didClose handlers report them; ``select`` ranks their chunks for
     a cursor.
 
-    Called from the server's event loop only, and cheap there at any workspace size:
-    documents are cut into chunks when they change, by a background thread
+    Told of documents by the server's event loop; ``select`` runs on the engine's worker
+    (it reads the documents through snapshots, as they change under it), and costs little
+    at any workspace size: documents are cut into chunks when they change, by a background thread
     (``start_indexer``; without one, ``select`` does it within its time budget); a
     request ranks documents by the identifiers they share with the cursor's context
     and chunks only in the best ``RANKED_DOCUMENTS``; and the choice for a document is
@@ -391,14 +397,16 @@ class Sources:
 
     def __init__(self, budget_ms: float | None = None) -> None:
         """``budget_ms``: the most one ``select`` spends cutting documents into chunks
-        itself; the ones left wait for the indexer and the choice is made without them,
-        not remembered (None: no limit, for benchmarks and tests that want every document)."""
+        itself; the ones left wait for the indexer and the choice is made without them, to
+        be made again a while later (None: no limit, for benchmarks and tests that want every document)."""
         self._docs: dict[str, _Doc] = {}
         self._edits: deque[tuple[str, int]] = deque(maxlen=RECENT_EDITS)
         self._current: str | None = None
         self._left: str | None = None
-        self._generation = 0  # bumped when a document opens, closes or is first indexed
-        self._memo: OrderedDict[str, tuple[tuple[object, ...], tuple[Chunk, ...]]] = OrderedDict()
+        self._generation = 0  # bumped when a document opens or closes
+        self._cut = 0  # bumped when a document is first cut into chunks
+        # uri -> (what the choice depends on, the documents it saw, when, the chunks chosen)
+        self._memo: OrderedDict[str, tuple[tuple[object, ...], tuple[object, ...], float, tuple[Chunk, ...]]] = OrderedDict()
         self._budget_s = None if budget_ms is None else budget_ms / 1000
         self._restored: dict[str, tuple[tuple[object, ...], tuple[Chunk, ...]]] = {}  # choices saved by the last run
         self._pending: deque[_Doc] = deque()
@@ -418,8 +426,8 @@ class Sources:
             self._wake.wait()
             self._wake.clear()
             while self._pending:
-                self._index(self._pending.popleft())
-                time.sleep(0)  # let the message thread in between documents
+                with FOREGROUND.background():
+                    self._index(self._pending.popleft())
 
     def _index(self, doc: _Doc) -> None:
         text = doc.text
@@ -433,7 +441,7 @@ class Sources:
             doc.index = index
             if not doc.indexed_once:
                 doc.indexed_once = True
-                self._generation += 1
+                self._cut += 1
 
     def _queue(self, doc: _Doc) -> None:
         self._pending.append(doc)
@@ -507,36 +515,44 @@ class Sources:
         # to this document finds the chunks it had, as they read then).
         key = (query, tuple(imported.items()), tuple(uses.values()), limit)
         memo = self._memo.get(uri)
-        if memo is not None and memo[0] == (*key, *self._stamp()):
+        if memo is not None and memo[0] == key and self._still(memo[1], memo[2]):
             self._memo.move_to_end(uri)
-            return memo[1]
+            return memo[3]
         restored = self._restored.pop(uri, None)
         if memo is None and restored is not None and restored[0] == key and self._all_open(restored[1]):
             # The choice the last run made here, as its saved KV holds it.
             chosen, complete = restored[1], True
         else:
             chosen, complete = self._select(uri, imported, uses, query, limit)
-        if complete:  # as of the documents it saw (cutting one into chunks counts as a change)
-            self._memo[uri] = ((*key, *self._stamp()), chosen)
-            if len(self._memo) > MEMO_DOCUMENTS:
-                self._memo.popitem(last=False)
+        # As of the documents it saw. Made before some were cut into chunks, it is made
+        # again once INDEXING_RECHOOSE_S has passed (its stamp never matches).
+        stamp = self._stamp() if complete else (self._generation, None, None)
+        self._memo[uri] = (key, stamp, time.monotonic(), chosen)
+        if len(self._memo) > MEMO_DOCUMENTS:
+            self._memo.popitem(last=False)
         return chosen
 
     def _stamp(self) -> tuple[object, ...]:
-        """What besides the cursor a remembered choice was made with: the open documents
-        (as cut into chunks) and the workspace index."""
-        return self._generation, self.workspace.version if self.workspace is not None else None
+        """What besides the cursor a remembered choice was made with: the open documents,
+        how many are cut into chunks, and the workspace index."""
+        return self._generation, self._cut, self.workspace.version if self.workspace is not None else None
+
+    def _still(self, stamp: tuple[object, ...], made: float) -> bool:
+        """Whether a choice made with ``stamp`` at ``made`` holds: the same documents are
+        open, and nothing was indexed since or it was made less than INDEXING_RECHOOSE_S ago."""
+        now = self._stamp()
+        return stamp == now or (stamp[0] == now[0] and time.monotonic() - made < INDEXING_RECHOOSE_S)
 
     def _all_open(self, chunks: Iterable[Chunk]) -> bool:
-        paths = {doc.path for doc in self._docs.values()}
+        paths = {doc.path for doc in list(self._docs.values())}
         return all(c.path in paths for c in chunks)
 
     def choices(self) -> bytes:
         """The remembered choices, for the server to keep across a restart: the first
         completion in each document then chooses what its saved KV holds."""
         memos = {
-            uri: {"key": list(key[:4]), "chunks": [dataclasses.astuple(c) for c in chosen]}
-            for uri, (key, chosen) in self._memo.items()
+            uri: {"key": list(key), "chunks": [dataclasses.astuple(c) for c in chosen]}
+            for uri, (key, _, _, chosen) in list(self._memo.items())
         }
         return json.dumps({"version": SAVED_VERSION, "memos": memos}).encode()
 
@@ -565,8 +581,7 @@ class Sources:
     def _select(
         self, uri: str, imported: dict[str, str], uses: dict[str, int], query: str, limit: int
     ) -> tuple[tuple[Chunk, ...], bool]:
-        """The ranking, and whether every document had its chunks (else it is not
-        remembered: the next request ranks again once more are cut)."""
+        """The ranking, and whether every document had its chunks."""
         deadline = None if self._budget_s is None else time.perf_counter() + self._budget_s
         near = words(query)
         q = identifiers(query)
@@ -575,7 +590,8 @@ class Sources:
         # Documents first: those with a boost, then by how many of the query's identifiers
         # they hold (one set intersection each: the only work per open document).
         left, docs, complete = self._left, [], True
-        for u, doc in self._docs.items():
+        open_docs = list(self._docs.items())  # the event loop opens and closes documents meanwhile
+        for u, doc in open_docs:
             if u == uri:
                 continue
             index = self._ready(doc, deadline)
@@ -605,7 +621,7 @@ class Sources:
                     chunk = chunk or Chunk(doc.path, doc.language, text, (doc.path, start), kind)
                     scored.append((sim + boost, chunk, words_of))
         if self.workspace is not None:  # its outlines already carry IMPORTED_BOOST
-            for chunk, ids, boost in self.workspace.candidates(uri, imported, q, self._docs.keys(), limit):
+            for chunk, ids, boost in self.workspace.candidates(uri, imported, q, {u for u, _ in open_docs}, limit):
                 stem = PurePosixPath(chunk.path).stem
                 if chunk.kind == "outline" and stem in imported:
                     chunk, more = _as_imported(chunk, imported[stem], uses[stem], near)

@@ -28,17 +28,18 @@ def resolve_model(explicit: str | os.PathLike[str] | None = None, setting: str |
     )
     for value, origin in levels:
         if value:
-            return _path(os.fspath(value), origin), origin
+            return model_path(os.fspath(value), origin), origin
     configured = user_config.model_choice()
     if configured is not None:
         value, origin = configured
-        path = _path(value, origin)
+        path = model_path(value, origin)
         # A relative path in the config file is relative to the file's folder, not to
         # wherever the editor started the server.
         return (path if path.is_absolute() else user_config.config_path().parent / path), origin
     return embedded_model_path(), EMBEDDED_ORIGIN
 
 
-def _path(value: str, origin: str) -> Path:
+def model_path(value: str, origin: str) -> Path:
+    """A model name's file (an error if it is not installed) or the path as given, ``~`` expanded."""
     named = registry.named_path(value, origin)
     return named if named is not None else Path(os.path.expanduser(value))

@@ -101,7 +101,7 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
         "+ decode the output) on the same model in the same run. Default model: a random-weight CodeShell-shaped "
         "330M-parameter Q4_0 GGUF written once to ~/.cache/codeshell-lsp/bench (timing only; its text is noise).",
     )
-    latency.add_argument("--model", metavar="MODEL", help="GGUF model to time (default: the 330M random CodeShell shape)")
+    latency.add_argument("--model", metavar="MODEL", help="GGUF model file or model name (see `models list`) to time (default: the 330M random CodeShell shape)")
     latency.add_argument("--max-tokens", type=_positive, default=16, metavar="N", help="tokens generated per request (default 16)")
     latency.add_argument("--prompt-tokens", type=_positive, default=1536, metavar="N", help="prompt budget (default 1536)")
     latency.add_argument("--limit", type=_positive, metavar="N", help="replay only the first N events of each trace")

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 from ..errors import CodeshellError
+from ..model_choice import model_path
 from . import latency
 from . import traces as traces_module
 
@@ -18,9 +19,9 @@ def run_command(args: argparse.Namespace) -> int:
     if args.quick:
         from ..synthetic import write_codeshell_gguf
 
-        model = Path(args.model) if args.model else write_codeshell_gguf(Path(os.environ.get("TMPDIR", "/tmp")) / "codeshell-bench-tiny.gguf")
+        model = model_path(args.model, "--model") if args.model else write_codeshell_gguf(Path(os.environ.get("TMPDIR", "/tmp")) / "codeshell-bench-tiny.gguf")
     else:
-        model = Path(args.model) if args.model else latency.bench_model_path()
+        model = model_path(args.model, "--model") if args.model else latency.bench_model_path()
     if not model.exists():
         raise CodeshellError(f"model file {model} does not exist")
     if getattr(args, "documents", False):

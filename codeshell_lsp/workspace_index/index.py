@@ -22,6 +22,7 @@ from typing import Iterable, Iterator
 from urllib.parse import unquote, urlparse
 
 from ..extra_context import Chunk, identifiers
+from ..foreground import FOREGROUND
 from ..languages import language_id_for_path
 from . import gitignore
 from .parse import FileFacts, parse
@@ -274,7 +275,8 @@ class WorkspaceIndex:
                 return
         elif len(text) > MAX_FILE_BYTES:
             return
-        facts = parse(text, language)
+        with FOREGROUND.background():
+            facts = parse(text, language)
         order = self._orders.setdefault(path, len(self._orders))
         shown = os.path.relpath(path, root).replace(os.sep, "/")
         entry = IndexedFile(path, shown, st.st_mtime_ns if st else -1, st.st_size if st else -1, order, facts, identifiers(facts.outline))

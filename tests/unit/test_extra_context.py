@@ -272,6 +272,28 @@ def test_the_choice_is_remembered_until_something_it_depends_on_changes():
     assert s.select("file:///p/main.py", Cursor(moved + "x", "")) is not again  # the cursor's context moved
 
 
+def test_while_documents_are_being_indexed_a_choice_is_made_again_only_every_few_seconds(monkeypatch):
+    """A document cut into chunks (or a workspace file indexed) after a choice does not
+    make every keystroke choose again; the choice is made again after
+    INDEXING_RECHOOSE_S. A document opened or closed counts at once."""
+    now = [1000.0]
+    monkeypatch.setattr(xc.time, "monotonic", lambda: now[0])
+    s = Sources(budget_ms=0)  # no time to cut anything at the request: the indexer's work
+    s.open("file:///p/utils.py", "python", UTILS)
+    s.open("file:///p/main.py", "python", MAIN)
+    first = s.select("file:///p/main.py", Cursor(MAIN, ""))
+    assert first == ()  # utils.py is not cut yet
+    s._index(s._docs["file:///p/utils.py"])  # the indexer cuts it
+    assert s.select("file:///p/main.py", Cursor(MAIN, "")) is first
+    now[0] += xc.INDEXING_RECHOOSE_S
+    again = s.select("file:///p/main.py", Cursor(MAIN, ""))
+    assert again and "utils." in again[0].text
+    now[0] += 100 * xc.INDEXING_RECHOOSE_S
+    assert s.select("file:///p/main.py", Cursor(MAIN, "")) is again  # complete now: kept however long
+    s.close("file:///p/utils.py")
+    assert s.select("file:///p/main.py", Cursor(MAIN, "")) == ()
+
+
 def test_selecting_a_prompt_tokenizes_nothing_and_keys_it_like_the_assembled_one():
     class Counting(CharModel):
         tokenized = 0
