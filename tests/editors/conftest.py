@@ -12,10 +12,13 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
 import pytest
+
+from tests.e2e.test_remote_context import Small, small_server
 
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -81,6 +84,50 @@ def install_default_model(env: dict[str, str], gemma: Path) -> Path:
     config = Path(env["XDG_CONFIG_HOME"]) / "codeshell-lsp" / "config.toml"
     assert 'path = "gemma"' in config.read_text(encoding="utf-8")
     return config
+
+
+# A project as a user has one: a git repository (what Neovim's config and project.el find
+# as its root) with a module that the file the editor opens imports and that no editor
+# opens. The test types PROJECT_TYPED at the end of PROJECT_SOURCE; the module's
+# definitions (PROJECT_DEFINITION, by name) must reach the prompt the backend receives.
+PROJECT_SOURCE = "from pkg import util\n\n\ndef read(lines):\n    return "
+PROJECT_TYPED = "util."
+PROJECT_DEFINITION = "parse_header(line)"
+PROJECT_FILES = 3  # example.py, pkg/__init__.py, pkg/util.py
+
+
+def write_project(root: Path) -> None:
+    """The project around ``root``/example.py (which the caller writes): a git repository
+    and pkg/util.py, which no editor opens."""
+    subprocess.run(["git", "init", "-q", str(root)], check=True, timeout=30)
+    (root / "pkg").mkdir()
+    (root / "pkg" / "__init__.py").write_text("", encoding="utf-8")
+    (root / "pkg" / "util.py").write_text(
+        "def parse_header(line):\n    return line.split(':', 1)\n\n\ndef format_header(name, value):\n    return name\n",
+        encoding="utf-8",
+    )
+
+
+@pytest.fixture
+def remote() -> Iterator[Small]:
+    """A small OpenAI-compatible server (stdlib) that keeps the prompts it receives
+    (``remote.posts``); remote_settings(remote.url) points codeshell-lsp at it."""
+    with small_server(Small("vllm", n_ctx=8192)) as server:
+        yield server
+
+
+def remote_settings(url: str) -> dict[str, Any]:
+    return {"backend": {"kind": "openai", "url": url}}
+
+
+def check_the_module_reached_the_prompt(server: Small) -> None:
+    """``server`` received prompts with the open file as typed, and each of them has the
+    unopened module's definition. (One asked for by the editor itself before the index
+    was built, as VS Code does when the server comes up, may lack it.)"""
+    sent = [post["prompt"] for post in server.posts]
+    typed = [p for p in sent if PROJECT_SOURCE + PROJECT_TYPED in p]
+    assert typed, f"no prompt with the file as typed reached the backend: {sent}"
+    assert all(PROJECT_DEFINITION in p for p in typed), typed
 
 
 def slow_server(folder: Path, seconds: float) -> Path:

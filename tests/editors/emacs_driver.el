@@ -117,21 +117,21 @@
   (eglot-shutdown (eglot-current-server)))
 
 (defun driver-workspace ()
-  "The file's folder is Eglot's project: a module there that is not open reaches the prompt."
-  (driver-setup)
+  "The file's project (project.el: its git repository) is Eglot's workspace folder, with
+the settings a user puts in `codeshell-lsp-options' ($CODESHELL_TEST_SETTINGS): once the
+server has indexed it, type at the end of the file and C-M-i."
+  (setq codeshell-lsp-options (let ((json-object-type 'plist)) (json-read-from-string (getenv "CODESHELL_TEST_SETTINGS"))))
+  (find-file (getenv "CODESHELL_TEST_FILE"))
   (apply #'eglot (eglot--guess-contact))
   (let ((server (eglot-current-server))
         (deadline (+ (float-time) 30)))
     (setq driver-out (plist-put driver-out :root (expand-file-name (project-root (eglot--project server)))))
     (while (and (not (eq t (plist-get (codeshell-lsp-stats) :workspaceIndexed))) (< (float-time) deadline))
       (accept-process-output nil 0.1))
-    ;; What a user types: an import of the module next to the file, then a use of it.
-    (goto-char (point-min))
-    (insert "import helpers\n")
     (goto-char (point-max))
-    (insert "helpers.")
-    (eglot--signal-textDocument/didChange)  ; what Eglot sends before its own requests
-    (setq driver-out (plist-put driver-out :direct (jsonrpc-request server :textDocument/completion (eglot--CompletionParams))))
+    (insert (getenv "CODESHELL_TEST_TYPE"))
+    (setq driver-out (plist-put driver-out :typed (driver-buffer-text)))
+    (execute-kbd-macro (kbd "C-M-i"))
     (setq driver-out (plist-put driver-out :stats (codeshell-lsp-stats)))
     (eglot-shutdown server)))
 

@@ -208,7 +208,36 @@ local function partial()
   end)
 end
 
-local scenarios = { early = early, partial = partial, bare = bare }
+-- Polls codeshell/stats every 25 ms until `check(stats)` holds, then calls `next(stats)`.
+local function stats_until(client, what, check, next)
+  poll(what, POPUP_MS, function()
+    local r = client:request_sync('codeshell/stats', {}, 5000, buf)
+    return r and r.result and check(r.result) and r.result or nil
+  end, next)
+end
+
+-- The file's project is the root the config finds (.git), with the settings a user puts
+-- in vim.lsp.config ($CODESHELL_TEST_SETTINGS): once the server has indexed it, type at
+-- the end of the file; the autotriggered request runs to the backend and back.
+local function workspace()
+  vim.lsp.config('codeshell', { init_options = vim.json.decode(vim.env.CODESHELL_TEST_SETTINGS) })
+  local client = open_attached()
+  if not client then
+    return
+  end
+  out.workspace_folders = client.workspace_folders
+  stats_until(client, 'the workspace indexed', function(s) return s.workspaceIndexed end, function()
+    vim.api.nvim_win_set_cursor(0, { vim.api.nvim_buf_line_count(buf), 0 })
+    vim.api.nvim_input('A' .. vim.env.CODESHELL_TEST_TYPE)
+    stats_until(client, 'a completion run by the backend', function(s) return s.tokensEvaluated > 0 end, function(s)
+      out.typed = lines()
+      out.stats = s
+      finish(nil)
+    end)
+  end)
+end
+
+local scenarios = { early = early, partial = partial, bare = bare, workspace = workspace }
 local ok, err = pcall(scenarios[vim.env.CODESHELL_TEST_SCENARIO or ''] or main)
 if not ok then
   finish(tostring(err))

@@ -11,8 +11,9 @@ import pytest
 
 from codeshell_lsp.postprocess import junk
 
-from .conftest import CLASS_SOURCE, CLASS_TYPED, HERE, REPO, SOURCE, apply_edit
-from .conftest import editor_env, end_of_edit, install_default_model, slow_server, tool, unavailable
+from .conftest import CLASS_SOURCE, CLASS_TYPED, HERE, PROJECT_FILES, PROJECT_SOURCE, PROJECT_TYPED, REPO, SOURCE
+from .conftest import apply_edit, check_the_module_reached_the_prompt, editor_env, end_of_edit, install_default_model
+from .conftest import remote_settings, slow_server, tool, unavailable, write_project
 
 pytestmark = pytest.mark.model
 
@@ -119,12 +120,17 @@ def test_with_no_model_setting_c_m_i_inserts_a_real_suggestion(gemma, tmp_path):
     assert stats["shown"] == 1 and stats["accepted"] == 1 and stats["acceptedChars"] == len(inserted)
 
 
-def test_a_module_in_the_project_that_is_not_open_reaches_the_prompt(tiny_model, tmp_path):
-    """Eglot sends the project folder; the server indexes it, and the module the file
-    imports (on disk, never opened) becomes extra context."""
-    (tmp_path / "helpers.py").write_text("def normalise_path(path):\n    return path\n", encoding="utf-8")
-    report = run_emacs(tiny_model, tmp_path, "workspace")
+def test_a_module_in_the_project_that_is_not_open_reaches_the_prompt(remote, tmp_path):
+    """Eglot sends the project project.el finds (the git repository) as the workspace
+    folder; after typing `util.` below `from pkg import util`, C-M-i asks, and the prompt
+    the backend (set in codeshell-lsp-options, as a user sets it) receives has
+    pkg/util.py's definitions, though no buffer visits that file."""
+    write_project(tmp_path)
+    report = run_emacs(
+        None, tmp_path, "workspace", source_text=PROJECT_SOURCE,
+        CODESHELL_TEST_SETTINGS=json.dumps(remote_settings(remote.url)), CODESHELL_TEST_TYPE=PROJECT_TYPED,
+    )
     assert Path(report["root"]).resolve() == tmp_path.resolve()
-    stats = report["stats"]
-    assert stats["workspaceIndexed"] is True and stats["workspaceFiles"] == 2  # example.py, helpers.py
-    assert stats["requests"] == 1 and stats["extraTokensEvaluated"] > 0  # only example.py is open
+    assert report["stats"]["workspaceFiles"] == PROJECT_FILES
+    assert report["typed"] == PROJECT_SOURCE + PROJECT_TYPED
+    check_the_module_reached_the_prompt(remote)

@@ -12,7 +12,8 @@ import pytest
 from codeshell_lsp.postprocess import junk
 
 from .conftest import CLASS_SOURCE, CLASS_TYPED, CURSOR_LINE, HERE, REPO, SOURCE
-from .conftest import apply_edit, editor_env, end_of_edit, install_default_model, slow_server, tool
+from .conftest import PROJECT_FILES, PROJECT_SOURCE, PROJECT_TYPED, apply_edit, check_the_module_reached_the_prompt
+from .conftest import editor_env, end_of_edit, install_default_model, remote_settings, slow_server, tool, write_project
 
 pytestmark = pytest.mark.model
 
@@ -169,3 +170,19 @@ def test_nvim_with_no_model_setting_shows_a_real_suggestion_and_tab_accepts_it(g
     assert _text(step["after"]) == apply_edit(typed, edit, report["encoding"])
     assert "gemma" in report["stats"]["model"].lower()
     assert report["stats"]["accepted"] == 1
+
+
+def test_a_module_in_the_project_that_is_not_open_reaches_the_prompt(remote, tmp_path):
+    """editors/nvim finds the project by its .git and sends it as the workspace folder;
+    typing `util.` after `from pkg import util` asks by itself, and the prompt the
+    backend (set in vim.lsp.config, as a user sets it) receives has pkg/util.py's
+    definitions, though no buffer has that file."""
+    write_project(tmp_path)
+    report = run_nvim(
+        None, tmp_path, "workspace", source_text=PROJECT_SOURCE,
+        CODESHELL_TEST_SETTINGS=json.dumps(remote_settings(remote.url)), CODESHELL_TEST_TYPE=PROJECT_TYPED,
+    )
+    assert [f["uri"] for f in report["workspace_folders"]] == [tmp_path.as_uri()]
+    assert report["stats"]["workspaceFiles"] == PROJECT_FILES
+    assert _text(report["typed"]) == PROJECT_SOURCE + PROJECT_TYPED
+    check_the_module_reached_the_prompt(remote)

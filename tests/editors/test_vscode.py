@@ -14,7 +14,8 @@ import pytest_lsp
 
 from codeshell_lsp.options import describe
 
-from .conftest import CURSOR_LINE, HERE, REPO, SOURCE, apply_edit, editor_env, tool, unavailable
+from .conftest import CURSOR_LINE, HERE, PROJECT_FILES, PROJECT_SOURCE, PROJECT_TYPED, REPO, SOURCE, apply_edit
+from .conftest import check_the_module_reached_the_prompt, editor_env, remote_settings, tool, unavailable, write_project
 
 EXTENSION = REPO / "editors" / "vscode"
 REQUEST_CANCELLED = -32800
@@ -116,30 +117,16 @@ def test_extension_scripts_parse_and_start_codeshell_lsp_over_stdio():
     assert subprocess.run([cli, "serve", "--stdio", "--help"], capture_output=True, timeout=60).returncode == 0
 
 
-@pytest.fixture(scope="module")
-def vscode(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """One session of tests/editors/vscode_client.js and its report."""
+def run_client(tmp: Path, text: str, line: int, settings: dict[str, Any]) -> dict[str, Any]:
+    """One session of tests/editors/vscode_client.js and its report: ``tmp`` is the
+    workspace folder, ``text`` its example.py (the file opened), asked at the end of
+    ``line``; ``settings``: a user's settings.json, as `codeshell.*` keys nest."""
     node = tool("node", "install Node.js >= 18")
     if not (HERE / "node_modules" / "vscode-languageserver-protocol").is_dir():
         unavailable("vscode-languageserver-protocol not installed: npm ci --prefix tests/editors, or run .ci/editors.sh")
-    tmp = tmp_path_factory.mktemp("vscode")
     source = tmp / "example.py"
-    source.write_text(SOURCE, encoding="utf-8")
-    (tmp / "helpers.py").write_text("def normalise_path(path):\n    return path\n", encoding="utf-8")  # never opened
-    spec = {
-        "capabilities": vscode_capabilities(),
-        "file": str(source),
-        "text": SOURCE,
-        "line": CURSOR_LINE,
-        # A user's settings.json, as `codeshell.*` keys nest: extension keys + server keys.
-        "settings": {
-            "server": {"args": ["--threads", "1"]},
-            "editor": {"mode": "inline"},
-            "model": {"path": str(tiny_model)},
-            # The debounce makes the superseding below deterministic on a fast tiny model.
-            "completion": {"maxTokens": 16, "debounceMs": 100},
-        },
-    }
+    source.write_text(text, encoding="utf-8")
+    spec = {"capabilities": vscode_capabilities(), "file": str(source), "text": text, "line": line, "settings": settings}
     (tmp / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
     proc = subprocess.run(
         [node, str(HERE / "vscode_client.js"), str(tmp / "spec.json")],
@@ -147,6 +134,18 @@ def vscode(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[s
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout)
+
+
+@pytest.fixture(scope="module")
+def vscode(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """One session of tests/editors/vscode_client.js and its report."""
+    return run_client(tmp_path_factory.mktemp("vscode"), SOURCE, CURSOR_LINE, {
+        "server": {"args": ["--threads", "1"]},
+        "editor": {"mode": "inline"},
+        "model": {"path": str(tiny_model)},
+        # The debounce makes the superseding below deterministic on a fast tiny model.
+        "completion": {"maxTokens": 16, "debounceMs": 100},
+    })
 
 
 @pytest.mark.model
@@ -214,12 +213,6 @@ def test_session_counters_and_clean_exit(vscode):
 
 
 @pytest.mark.model
-def test_the_workspace_folder_vscode_sends_is_indexed(vscode):
-    stats = vscode["stats"]
-    assert stats["workspaceIndexed"] is True and stats["workspaceFiles"] == 2  # example.py and helpers.py, never opened
-
-
-@pytest.mark.model
 def test_both_kinds_at_one_keystroke_still_answer(vscode):
     # VSCode asks inlineCompletion and completion together when both providers are on;
     # the server supersedes per document, so the extension asks for one kind only
@@ -227,3 +220,13 @@ def test_both_kinds_at_one_keystroke_still_answer(vscode):
     both = vscode["steps"]["both"]
     assert "error" not in both["inline"] and "error" not in both["completion"]
     assert both["inline"]["result"]["items"] or both["completion"]["result"]["items"]
+
+
+def test_a_module_in_the_workspace_folder_that_is_not_open_reaches_the_prompt(remote, tmp_path):
+    """The folder the extension's client sends is indexed, and the prompts the backend
+    (set in settings.json, as a user sets it) receives have the definitions of
+    pkg/util.py, which example.py imports and no one opens."""
+    write_project(tmp_path)
+    report = run_client(tmp_path, PROJECT_SOURCE + PROJECT_TYPED, PROJECT_SOURCE.count("\n"), remote_settings(remote.url))
+    assert report["stats"]["workspaceFiles"] == PROJECT_FILES
+    check_the_module_reached_the_prompt(remote)

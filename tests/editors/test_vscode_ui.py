@@ -33,7 +33,9 @@ import pytest
 
 from codeshell_lsp.postprocess import junk
 
-from .conftest import CLASS_SOURCE, CLASS_TYPED, HERE, REPO, editor_env, install_default_model, unavailable
+from .conftest import CLASS_SOURCE, CLASS_TYPED, HERE, PROJECT_FILES, PROJECT_SOURCE, PROJECT_TYPED, REPO
+from .conftest import check_the_module_reached_the_prompt, editor_env, install_default_model, remote_settings
+from .conftest import unavailable, write_project
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
@@ -144,7 +146,8 @@ class Run:
 def vscode_ui(kit: Kit, gemma: Path, tmp_path: Path) -> Iterator[Any]:
     """Run one scenario in a fresh code-server: ``vscode_ui(scenario, settings=..., **spec)``,
     on Gemma unless ``model=None``: then no model setting at all, and the embedded default
-    unless ``default_model`` (`models install gemma --default` first, in the fresh config folder)."""
+    unless ``default_model`` (`models install gemma --default` first, in the fresh config folder).
+    The opened folder has example.py (``source_text``), in a project (write_project) if ``project``."""
     procs: list[subprocess.Popen[Any]] = []
 
     def run(
@@ -153,13 +156,17 @@ def vscode_ui(kit: Kit, gemma: Path, tmp_path: Path) -> Iterator[Any]:
         server_delay_s: float = 0,
         model: Path | None = gemma,
         default_model: Path | None = None,
+        source_text: str = SOURCE,
+        project: bool = False,
         **extra: Any,
     ) -> Run:
         t0 = time.monotonic()
         ws = tmp_path / "ws"
         ws.mkdir()
+        if project:
+            write_project(ws)
         source = ws / "example.py"
-        source.write_text(SOURCE, encoding="utf-8")
+        source.write_text(source_text, encoding="utf-8")
         server_log = tmp_path / "server.log"
         command = str(Path(sys.executable).parent / "codeshell-lsp")
         if server_delay_s:
@@ -369,3 +376,15 @@ def test_keystrokes_typed_before_the_server_is_ready_get_a_suggestion(vscode_ui)
     assert run.report["typedBeforeReady"]
     assert run.report["ghost"].strip()
     _shown_matches_ghost(run)
+
+
+def test_a_module_in_the_opened_folder_that_is_not_open_reaches_the_prompt(vscode_ui, remote):
+    """code-server opens the project folder; the extension sends it as the workspace
+    folder, and after typing `util.` below `from pkg import util` the prompt the backend
+    (set in the user's settings.json) receives has pkg/util.py's definitions, though no
+    editor tab has that file; its answer is the ghost text."""
+    backend = {f"codeshell.backend.{key}": value for key, value in remote_settings(remote.url)["backend"].items()}
+    run = vscode_ui("workspace", settings=backend, model=None, source_text=PROJECT_SOURCE, project=True, type=PROJECT_TYPED)
+    assert run.report["ghost"].strip()
+    assert run.stats()[-1]["workspaceFiles"] == PROJECT_FILES
+    check_the_module_reached_the_prompt(remote)

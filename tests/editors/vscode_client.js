@@ -74,6 +74,12 @@ async function main() {
       (e) => ({ error: { code: e.code, message: e.message } })
     );
 
+  // The first keystroke once the workspace folder is indexed (the status bar's progress ended).
+  for (let i = 0; !(await conn.sendRequest('codeshell/stats', {})).workspaceIndexed; i++) {
+    if (i > 200) throw new Error('the workspace folder was not indexed in 10 s');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+
   // 1. Inline completion (ghost text) at the end of the cursor line.
   const pos = endOf(spec.line);
   const inline = await conn.sendRequest(P.InlineCompletionRequest.type, {

@@ -77,8 +77,12 @@ async function openFile(page) {
   step('server ready');
 }
 
+function serverLogSays(what) {
+  return fs.existsSync(spec.readyMarker) && fs.readFileSync(spec.readyMarker, 'utf8').includes(what);
+}
+
 function serverReady() {
-  return fs.existsSync(spec.readyMarker) && fs.readFileSync(spec.readyMarker, 'utf8').includes('ready in');
+  return serverLogSays('ready in');
 }
 
 async function typeAtEnd(page, text) {
@@ -203,6 +207,18 @@ const scenarios = {
     await sleep(spec.afterRestartMs || 3000);
     await runCommand(page, 'CodeShell: Show server statistics');
     await sleep(1500);
+  },
+
+  // The folder code-server opened is the workspace: once the server's log says it was
+  // indexed, type; the ghost text is the backend's answer; the statistics go to the log.
+  async workspace(page) {
+    await openFile(page);
+    await until('the workspace indexed', 30000, async () => serverLogSays('workspace index:') || undefined);
+    await typeAtEnd(page, spec.type);
+    report.ghost = await waitGhost(page, 30000);
+    await runCommand(page, 'CodeShell: Show server statistics');
+    await until('the statistics message', 30000, async () =>
+      (await notifications(page)).some((m) => m.includes('completions served')) || undefined);
   },
 
   // Keystrokes typed before the server is up: the suggestion must come by itself.
