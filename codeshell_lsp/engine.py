@@ -365,8 +365,8 @@ class Engine:
     def prewarm(self, job: Job, choose: Callable[[], Extra | None]) -> None:
         """The extra context for ``job``'s document may have changed (another document
         opened or closed): choose it again and evaluate it while idle, as a speculative run
-        at ``job``'s cursor, so the next keystroke finds it in the KV cache (a set that did
-        not change is a completion-cache hit)."""
+        at ``job``'s cursor, so the next keystroke finds it in the KV cache (nothing runs
+        when the set chosen is the one ``job`` had)."""
         s = job.settings
         if not s.cache.speculative:
             return
