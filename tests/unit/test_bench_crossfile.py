@@ -48,7 +48,7 @@ def test_with_other_files_the_defining_modules_outline_comes_first():
     assert f"nodes.{hole.target}" in extra.chunks[0].text
 
 
-def test_with_the_workspace_only_the_defining_modules_outline_comes_from_the_index():
+def test_with_the_workspace_only_the_defining_modules_outline_and_line_chunks_come_from_the_index():
     hole = next(h for h in crossfile.holes() if h.kind == "member" and h.project == "jinja2")
     index = crossfile.index_for(hole.project)
     try:
@@ -58,7 +58,10 @@ def test_with_the_workspace_only_the_defining_modules_outline_comes_from_the_ind
     assert extra is not None
     assert (extra.chunks[0].path, extra.chunks[0].kind) == (hole.module, "usage")
     assert f"nodes.{hole.target}" in extra.chunks[0].text
-    assert all(c.kind in ("usage", "outline", "definition") for c in extra.chunks)  # nothing open but the file
+    assert all(c.path != hole.path for c in extra.chunks)  # nothing open but the file
+    # As when the other modules are open: their line chunks too, as Sources cuts them.
+    opened = {(c.path, c.order, c.text) for c in crossfile.extra_for(hole, Settings()).chunks if c.kind == "lines"}
+    assert {(c.path, c.order, c.text) for c in extra.chunks if c.kind == "lines"} & opened
 
 
 def test_per_hole_results_name_the_completion_and_the_chunks_in_the_prompt():
