@@ -47,6 +47,7 @@ IMPORTED_NAME_BOOST = 0.5  # the definition of a name the file imports
 NEAR_NAME_BOOST = 0.25  # the definition of a name used near the cursor
 SAME_MODULE_BOOST = 0.1  # ... defined in a module the file imports
 RELATED_FILES = 16  # files not open whose line chunks a completion ranks (as ``Sources`` ranks open documents)
+NEAR_MEMO = 64  # files whose related files are remembered (until the index changes)
 LINE_CHUNK_CHARS = 16 << 20  # files keep line chunks until theirs hold this many characters in all (memory: ~2x)
 
 
@@ -176,7 +177,8 @@ class WorkspaceIndex:
         self._chunk_chars = 0  # characters held in line chunks (``LINE_CHUNK_CHARS``)
         self._orders: dict[str, int] = {}
         self._resolved: tuple[tuple[object, ...], dict[str, IndexedFile]] | None = None
-        self._near: tuple[tuple[object, ...], list[IndexedFile]] | None = None  # see _importing
+        self._near: dict[tuple[object, ...], list[IndexedFile]] = {}  # see _importing
+        self._near_version = -1
         self._found = 0
         self._done = False
         self._capped = False
@@ -447,9 +449,12 @@ class WorkspaceIndex:
         """The ``2 * RELATED_FILES`` files that import most of ``modules`` too, nearest to
         ``here`` first (the lock held; remembered until the index changes: it walks every
         importer of every module, a few thousand in a big tree)."""
-        key = (here, self.version, tuple(f.path for f in modules))
-        if self._near is not None and self._near[0] == key:
-            return self._near[1]
+        if self._near_version != self.version:
+            self._near.clear()
+            self._near_version = self.version
+        key = (here, tuple(f.path for f in modules))
+        if key in self._near:
+            return self._near[key]
         shared: dict[str, int] = {}
         files: dict[str, IndexedFile] = {}
         for f in modules:
@@ -458,8 +463,10 @@ class WorkspaceIndex:
                     shared[g.path] = shared.get(g.path, 0) + 1
                     files[g.path] = g
         best = heapq.nsmallest(2 * RELATED_FILES, shared, key=lambda p: (-shared[p], _distance(here, p), p))
-        self._near = (key, [files[p] for p in best])
-        return self._near[1]
+        if len(self._near) >= NEAR_MEMO:
+            self._near.pop(next(iter(self._near)))
+        self._near[key] = [files[p] for p in best]
+        return self._near[key]
 
 
 def _chunk(f: IndexedFile, text: str, line: int, kind: str) -> Chunk:

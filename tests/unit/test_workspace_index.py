@@ -336,3 +336,17 @@ def test_with_nothing_else_open_the_index_gives_the_chunks_the_open_documents_wo
 
     assert shown(alone.select(invoice, cursor)) == shown(opened.select(invoice, cursor))
     assert any(c.kind == "lines" and c.path == "shop/basket.py" for c in alone.select(invoice, cursor))
+
+
+def test_files_importing_more_of_the_same_modules_come_first_then_the_nearest(tmp_path):
+    index = _indexed(tmp_path, {
+        "app/a.py": "def fa(): pass\n", "app/b.py": "def fb(): pass\n",
+        "app/main.py": "from . import a\nfrom . import b\n",
+        "app/near.py": "from . import a\n",
+        "app/deep/far.py": "from .. import a\nfrom .. import b\n",
+        "app/deep/er/farther.py": "from ... import a\n",
+    })
+    here = str(tmp_path / "app/main.py")
+    modules = tuple(index._imports_of(index._files[here], here).values())
+    assert {f.shown for f in modules} == {"app/a.py", "app/b.py"}
+    assert [f.shown for f in index._importing(modules, here)] == ["app/deep/far.py", "app/near.py", "app/deep/er/farther.py"]
