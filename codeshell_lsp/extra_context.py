@@ -27,8 +27,9 @@ user recently edited in them (didChange), and the document the user just left.
   grid line, so typing on the lines since does not change the choice.
 
 - Files that are not open come from the workspace index (``Sources.workspace``): the
-  outlines of the modules the file imports and the definitions of the names it uses,
-  ranked with the rest.
+  outlines of the modules the file imports, the definitions of the names it uses, and
+  the line chunks of the files related to it (the modules it imports, the files that
+  import them too), cut as an open document's are, ranked with the rest.
 
 Everything but ``Sources`` (the state fed by the server's handlers, see its docstring for
 what keeps it cheap at workspace scale) is pure.

@@ -67,7 +67,8 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
         "--chain", choices=["both", "on", "off"], default="both",
         help="score with the postprocessing chain on, off, or both from the same generations (default both)",
     )
-    quality.add_argument("--completions", action="store_true", help="with --json: every completion, in task order")
+    quality.add_argument("--completions", action="store_true", help="with --json: every completion, in task order (cross-file: every hole with its "
+                         "completion, whether it is right, and the chunks its prompt held)")
     quality.add_argument("--timeout", type=float, default=10.0, metavar="S", help="seconds per test program (default 10)")
     quality.add_argument("--json", action="store_true", help="print one JSON object")
     quality.set_defaults(run=lazy(".bench.quality", "run_command"))

@@ -30,7 +30,7 @@ from typing import Any, Callable, Sequence
 
 from ..context import Cursor
 from ..errors import BackendError
-from ..extra_context import Extra, Sources
+from ..extra_context import Chunk, Extra, Sources
 from ..options import Settings
 from ..workspace_index import WorkspaceIndex
 
@@ -176,13 +176,27 @@ class Score:
     extra_tokens: int = 0  # prompt tokens beyond the file-alone prompt, summed
     seconds: float = 0.0
     examples: list[dict[str, str]] = field(default_factory=list)
+    holes: list[dict[str, Any]] | None = None  # every hole's result, when asked for
+
+    def add(self, hole: Hole, text: str, in_prompt: Sequence[Chunk]) -> None:
+        ok = correct(hole, text)
+        self.tasks += 1
+        self.correct += ok
+        self.empty += not text
+        if not ok and len(self.examples) < 3:
+            self.examples.append({"file": hole.path, "expected": hole.target, "got": text})
+        if self.holes is not None:
+            self.holes.append({
+                "file": hole.path, "line": hole.prefix.count("\n") + 1, "expected": hole.target, "got": text, "correct": ok,
+                "chunks": [f"{c.path}:{c.order[1] + 1}:{c.kind}" for c in in_prompt],
+            })
 
     def to_json(self) -> dict[str, Any]:
         n = max(self.tasks, 1)
         return {
             "tasks": self.tasks, "correct": self.correct, "rate": round(self.correct / n, 4), "empty": self.empty,
             "ms_per_task": round(1000 * self.seconds / n, 1), "examples": self.examples,
-        }
+        } | ({"holes": self.holes} if self.holes is not None else {})
 
 
 def settings_for(base: Settings, kind: str) -> Settings:
@@ -201,9 +215,13 @@ def run(
     data: Path = DATA,
     modes: Sequence[str] = MODES,
     kinds: Sequence[str] = KINDS,
+    per_hole: bool = False,
 ) -> dict[str, Any]:
-    """Scores per kind and mode: {kind: {mode: Score.to_json()}} plus the model's name."""
+    """Scores per kind and mode: {kind: {mode: Score.to_json()}} plus the model's name;
+    ``per_hole``: each score lists every hole with its completion and the chunks its
+    prompt held (``path:line:kind``, line 0 for an outline)."""
     from ..engine import Engine
+    from ..prompt import select
 
     every = holes(data)
     report: dict[str, Any] = {"model": "", "template": "", "sets": {}}
@@ -217,19 +235,15 @@ def run(
             chosen = _spread([h for h in every if h.kind == kind], limit)
             s = settings_for(base, kind)
             for mode in modes:
-                score = Score()
+                score = Score(holes=[] if per_hole else None)
                 t0 = time.perf_counter()
                 for i, hole in enumerate(chosen, 1):
                     extra = extra_for(hole, s, data, mode, indexes[hole.project]) if mode != "alone" else None
                     result = engine.complete_once(hole.prefix, hole.suffix, s, "python", extra)
                     if result.status == "error":
                         raise BackendError(f"{hole.path}: {result.error}")
-                    ok = correct(hole, result.text)
-                    score.tasks += 1
-                    score.correct += ok
-                    score.empty += not result.text
-                    if not ok and len(score.examples) < 3:
-                        score.examples.append({"file": hole.path, "expected": hole.target, "got": result.text})
+                    in_prompt = select(Cursor(hole.prefix, hole.suffix), s.completion, engine.backend, extra).chunks if per_hole else ()
+                    score.add(hole, result.text, in_prompt)
                     if progress:
                         progress(f"cross-file {kind} {mode}", i, len(chosen))
                 score.seconds = time.perf_counter() - t0

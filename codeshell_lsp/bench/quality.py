@@ -262,7 +262,9 @@ def run_command(args: Any) -> int:
         from . import crossfile
 
         modes = args.cross_file_modes or crossfile.MODES
-        report["cross_file"] = crossfile.run(args.model, settings_from_flags(args), args.limit, stderr_progress, modes=modes)
+        report["cross_file"] = crossfile.run(
+            args.model, settings_from_flags(args), args.limit, stderr_progress, modes=modes, per_hole=args.completions
+        )
         text = "\n".join(filter(None, (text, crossfile.format_report(report["cross_file"]))))
     print(json.dumps(report, indent=1, ensure_ascii=False) if args.json else text)
     return 0

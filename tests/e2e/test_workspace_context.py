@@ -84,6 +84,34 @@ async def test_an_unopened_workspace_file_reaches_the_prompt(tmp_path, profile):
             assert "split_header" not in prompt
 
 
+REPORT = "from . import util\n\n\ndef header_names(lines):\n    return [util.parse_header(line)[0] for line in lines]\n"
+READER = (
+    "from . import util\n\n\ndef read(lines):\n    # one header per line\n    # its name first\n    names = []\n"
+    "    for line in lines:\n        names.append(line)\n    return [util.]\n"
+)
+
+
+async def test_an_unopened_file_using_the_same_module_gives_its_lines_and_its_open_text_wins(tmp_path):
+    _project(tmp_path)
+    (tmp_path / "pkg/report.py").write_text(REPORT)
+    (tmp_path / "pkg/main.py").write_text(READER)
+    with small_server(Small("vllm", n_ctx=8192)) as remote:
+        async with running_server(init_options=_remote(remote.url), workspace=tmp_path) as client:
+            await _indexed(client)
+            uri = open_doc(client, tmp_path / "pkg/main.py", READER)
+            prompt = await _prompt(client, remote, uri, line=9, col=17)
+            assert "return [util.parse_header(line)[0] for line in lines]" in prompt  # report.py, not open
+            assert prompt.index("def header_names(lines)") < prompt.index("def read(lines)")
+            edited = REPORT.replace("header_names", "header_keys")
+            open_doc(client, tmp_path / "pkg/report.py", edited)
+            for _ in range(100):
+                prompt = await _prompt(client, remote, uri, line=9, col=17)
+                if "header_keys" in prompt:
+                    break
+                await asyncio.sleep(0.05)
+            assert "def header_keys(lines)" in prompt and "header_names" not in prompt
+
+
 async def test_workspace_files_zero_turns_the_index_off_and_a_low_cap_is_told(tmp_path):
     _project(tmp_path)
     with small_server(Small("vllm", n_ctx=8192)) as remote:

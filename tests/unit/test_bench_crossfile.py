@@ -48,7 +48,7 @@ def test_with_other_files_the_defining_modules_outline_comes_first():
     assert f"nodes.{hole.target}" in extra.chunks[0].text
 
 
-def test_with_the_workspace_only_the_defining_modules_outline_comes_from_the_index():
+def test_with_the_workspace_only_the_defining_modules_outline_and_line_chunks_come_from_the_index():
     hole = next(h for h in crossfile.holes() if h.kind == "member" and h.project == "jinja2")
     index = crossfile.index_for(hole.project)
     try:
@@ -58,4 +58,26 @@ def test_with_the_workspace_only_the_defining_modules_outline_comes_from_the_ind
     assert extra is not None
     assert (extra.chunks[0].path, extra.chunks[0].kind) == (hole.module, "usage")
     assert f"nodes.{hole.target}" in extra.chunks[0].text
-    assert all(c.kind in ("usage", "outline", "definition") for c in extra.chunks)  # nothing open but the file
+    assert all(c.path != hole.path for c in extra.chunks)  # nothing open but the file
+    # As when the other modules are open: their line chunks too, as Sources cuts them.
+    opened = {(c.path, c.order, c.text) for c in crossfile.extra_for(hole, Settings()).chunks if c.kind == "lines"}
+    assert {(c.path, c.order, c.text) for c in extra.chunks if c.kind == "lines"} & opened
+
+
+def test_per_hole_results_name_the_completion_and_the_chunks_in_the_prompt():
+    from codeshell_lsp.extra_context import Chunk
+
+    hole = crossfile.Hole("p", "p/a.py", "member", "import b\n\nx = b.", "(1)\n", "Name", "p/b.py")
+    outline_chunk = Chunk("p/b.py", "python", "b.Name()\n", ("p/b.py", -1), "usage")
+    lines_chunk = Chunk("p/c.py", "python", "y = b.Name(2)\n", ("p/c.py", 40), "lines")
+    score = crossfile.Score(holes=[])
+    score.add(hole, "Name(1)", (outline_chunk, lines_chunk))
+    score.add(hole, "Other", ())
+    report = score.to_json()
+    assert (report["tasks"], report["correct"]) == (2, 1)
+    assert report["holes"][0] == {
+        "file": "p/a.py", "line": 3, "expected": "Name", "got": "Name(1)", "correct": True,
+        "chunks": ["p/b.py:0:usage", "p/c.py:41:lines"],
+    }
+    assert report["holes"][1]["correct"] is False and report["holes"][1]["chunks"] == []
+    assert "holes" not in crossfile.Score().to_json()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from codeshell_lsp.context import Cursor
-from codeshell_lsp.extra_context import Sources
+from codeshell_lsp.extra_context import Sources, identifiers
 from codeshell_lsp.workspace_index import WorkspaceIndex
 from codeshell_lsp.workspace_index import gitignore
 from codeshell_lsp.workspace_index.index import MAX_FILE_BYTES, walk
@@ -265,3 +265,88 @@ def test_an_open_document_is_indexed_from_its_text_until_closed(tmp_path):
     assert index.wait_idle(30)
     texts = [c.text for c, _, _ in index.candidates(main, {}, frozenset({"User"}), [], 32) if c.kind == "definition"]
     assert texts == ['class User:\n    """A user of the shop."""\n    def rename(self, name):\n']
+
+
+SHOP = {
+    "shop/__init__.py": "",
+    "shop/money.py": "def to_cents(amount):\n    return round(amount * 100)\n\n\ndef from_cents(cents):\n    return cents / 100\n",
+    "shop/basket.py": (
+        "from . import money\n\n\ndef basket_total(items):\n    cents = sum(money.to_cents(i.price) for i in items)\n"
+        "    return money.from_cents(cents)\n\n\ndef unrelated_helper():\n    return 42\n"
+    ),
+    "shop/invoice.py": (
+        "from . import money\n\n\ndef invoice_total(items, tax):\n    # the sum of the items' prices\n"
+        "    # with the tax on top, in cents\n    # (rounded once)\n    cents = 0\n    total = "
+    ),
+    "elsewhere/notes.py": "def basket_notes(items):\n    return [i.price for i in items]\n",
+}
+
+
+def test_a_file_importing_the_same_module_gives_its_line_chunks_as_an_open_document_would(tmp_path):
+    index = _indexed(tmp_path, SHOP)
+    invoice = (tmp_path / "shop/invoice.py").as_uri()
+    query = identifiers("def invoice_total(items, tax):\n    total = money.to_cents(i.price) for i in items\n")
+    got = index.candidates(invoice, {"money": "money"}, query, [], 32)
+    lines = {(c.path, c.order[1]): c.text for c, _, _ in got if c.kind == "lines"}
+    assert lines[("shop/basket.py", 0)] == SHOP["shop/basket.py"]
+    assert all(path != "elsewhere/notes.py" for path, _ in lines)  # imports nothing the file imports
+    # Opened in the editor, it is left to Sources.
+    got = index.candidates(invoice, {"money": "money"}, query, [(tmp_path / "shop/basket.py").as_uri()], 32)
+    assert all(c.path != "shop/basket.py" for c, _, _ in got)
+
+
+def test_a_line_chunk_that_repeats_the_cursor_context_is_not_offered(tmp_path):
+    index = _indexed(tmp_path, SHOP)
+    invoice = (tmp_path / "shop/invoice.py").as_uri()
+    query = identifiers(SHOP["shop/basket.py"].split("\n\n\ndef unrelated")[0])
+    got = index.candidates(invoice, {"money": "money"}, query, [], 32)
+    assert not [c for c, _, _ in got if c.kind == "lines" and c.text.startswith("def basket_total")]
+
+
+def test_line_chunks_stop_at_their_memory_budget_and_go_with_their_file(tmp_path, monkeypatch):
+    monkeypatch.setattr("codeshell_lsp.workspace_index.index.LINE_CHUNK_CHARS", len(SHOP["shop/basket.py"]) + 10)
+    index = _indexed(tmp_path, SHOP)
+    held = {f.shown for f in index._files.values() if f.chunks}
+    assert held and sum(len(t) for f in index._files.values() for _, t, _ in f.chunks) <= len(SHOP["shop/basket.py"]) + 10
+    assert index._chunk_chars == sum(len(t) for f in index._files.values() for _, t, _ in f.chunks)
+    for path in held:
+        index.remove(str(tmp_path / path))
+    assert index.wait_idle(30) and index._chunk_chars == 0
+    assert all(index._importers.values())
+
+
+def test_with_nothing_else_open_the_index_gives_the_chunks_the_open_documents_would(tmp_path):
+    _tree(tmp_path, SHOP)
+    invoice = (tmp_path / "shop/invoice.py").as_uri()
+    cursor = Cursor(SHOP["shop/invoice.py"], "\n")
+    opened = Sources()
+    opened.roots = [tmp_path.as_uri()]
+    for path in ("shop/money.py", "shop/basket.py"):
+        opened.open((tmp_path / path).as_uri(), "python", SHOP[path])
+    opened.open(invoice, "python", SHOP["shop/invoice.py"])
+    index = _indexed(tmp_path, SHOP)
+    alone = Sources()
+    alone.roots = [tmp_path.as_uri()]
+    alone.attach(index)
+    alone.open(invoice, "python", SHOP["shop/invoice.py"])
+    assert index.wait_idle(30)
+
+    def shown(chunks):
+        return [(c.path, c.order, c.kind, c.text) for c in chunks if c.kind != "definition"]
+
+    assert shown(alone.select(invoice, cursor)) == shown(opened.select(invoice, cursor))
+    assert any(c.kind == "lines" and c.path == "shop/basket.py" for c in alone.select(invoice, cursor))
+
+
+def test_files_importing_more_of_the_same_modules_come_first_then_the_nearest(tmp_path):
+    index = _indexed(tmp_path, {
+        "app/a.py": "def fa(): pass\n", "app/b.py": "def fb(): pass\n",
+        "app/main.py": "from . import a\nfrom . import b\n",
+        "app/near.py": "from . import a\n",
+        "app/deep/far.py": "from .. import a\nfrom .. import b\n",
+        "app/deep/er/farther.py": "from ... import a\n",
+    })
+    here = str(tmp_path / "app/main.py")
+    modules = tuple(index._imports_of(index._files[here], here).values())
+    assert {f.shown for f in modules} == {"app/a.py", "app/b.py"}
+    assert [f.shown for f in index._importing(modules, here)] == ["app/deep/far.py", "app/near.py", "app/deep/er/farther.py"]
