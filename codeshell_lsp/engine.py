@@ -93,7 +93,7 @@ class Job:
 
     def __init__(
         self, key: str, cursor: Cursor, settings: Settings, language: str = "", speculative: bool = False,
-        extra: Extra | None = None, choose: Callable[[], Extra | None] | None = None,
+        extra: Extra | None = None,
     ) -> None:
         self.id = next(Job._ids)
         self.speculative = speculative
@@ -102,9 +102,6 @@ class Job:
         self.settings = settings
         self.language = language
         self.extra = extra  # other files' chunks for the prompt (extra_context)
-        # Or how to choose them: on the worker when the job starts, not on the thread that
-        # submits it (a speculative job with both runs only if the choice differs from ``extra``).
-        self.choose = choose
         self.created = time.monotonic()
         self.future: Future[Completion] = Future()
         self._cancel = threading.Event()
@@ -125,12 +122,9 @@ class Job:
             self._cancel.wait(seconds)
 
     def same_work(self, other: Job) -> bool:
-        return self._work_key() == other._work_key()
-
-    def _work_key(self) -> tuple[object, ...]:
-        # Two jobs that choose their extra context at one cursor choose the same.
-        context = ("chosen",) if self.choose is not None else self.extra
-        return self.key, self.cursor, self.settings, self.language, context
+        return (self.key, self.cursor, self.settings, self.language, self.extra) == (
+            other.key, other.cursor, other.settings, other.language, other.extra
+        )
 
 
 def generation(s: Settings, document: str = "") -> Generation:
@@ -240,12 +234,10 @@ class Engine:
         return self._loaded.wait(timeout)
 
     def submit(
-        self, key: str, cursor: Cursor, settings: Settings | None = None, language: str = "", extra: Extra | None = None,
-        choose: Callable[[], Extra | None] | None = None,
+        self, key: str, cursor: Cursor, settings: Settings | None = None, language: str = "", extra: Extra | None = None
     ) -> Job:
-        """Queue a completion at ``cursor`` of document ``key``; supersedes older ones for ``key``.
-        ``extra``: other files' chunks; or ``choose``, called on the worker to choose them."""
-        job = Job(key, cursor, settings or self.settings, language, extra=extra, choose=choose)
+        """Queue a completion at ``cursor`` of document ``key``; supersedes older ones for ``key``."""
+        job = Job(key, cursor, settings or self.settings, language, extra=extra)
         with self._lock:
             self.stats.requests += 1
             self.last = job
@@ -362,11 +354,10 @@ class Engine:
             self._tasks.append(Job(job.key, cursor, s, job.language, speculative=True, extra=job.extra))
             self._lock.notify()
 
-    def prewarm(self, job: Job, choose: Callable[[], Extra | None]) -> None:
-        """The extra context for ``job``'s document may have changed (another document
-        opened or closed): choose it again and evaluate it while idle, as a speculative run
-        at ``job``'s cursor, so the next keystroke finds it in the KV cache (nothing runs
-        when the set chosen is the one ``job`` had)."""
+    def prewarm(self, job: Job, extra: Extra | None) -> None:
+        """The extra context for ``job``'s document changed (another document opened or
+        closed): evaluate the new set while idle, as a speculative run at ``job``'s cursor,
+        so the next keystroke finds it in the KV cache."""
         s = job.settings
         if not s.cache.speculative:
             return
@@ -374,7 +365,7 @@ class Engine:
             busy = [t for t in (*self._tasks, self._running) if t is not None]
             if self._closed or any(not (isinstance(t, Job) and t.speculative) for t in busy):
                 return  # real work comes first; it will evaluate the new set itself
-            self._tasks.append(Job(job.key, job.cursor, s, job.language, speculative=True, extra=job.extra, choose=choose))
+            self._tasks.append(Job(job.key, job.cursor, s, job.language, speculative=True, extra=extra))
             self._lock.notify()
 
     # --- the worker ----------------------------------------------------------------------
@@ -422,11 +413,6 @@ class Engine:
         if backend is None:
             return Completion("", status=Status.NO_MODEL)
         t0 = time.perf_counter()
-        if job.choose is not None:
-            chosen = job.choose()
-            if job.speculative and chosen == job.extra:  # a prewarm: the set it would evaluate is the one held
-                return Completion("", status=Status.SUPERSEDED)
-            job.extra = chosen
         try:
             backend.prepare(lambda: job.cancelled)
             sel = prompt.select(job.cursor, job.settings.completion, backend, job.extra)

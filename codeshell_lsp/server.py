@@ -318,10 +318,9 @@ class CodeshellServer(LanguageServer):
         line, character = clamp_position(text, position.line, position.character, encoding)
         cursor = cursor_at(text, line, character, encoding)
         self.sources.focus(uri)
-        language = doc.language_id or ""
+        extra = self.extra_for(uri, cursor, doc.language_id or "")
         # Submitted before any await: requests reach the engine in the order they came.
-        # The other files' chunks are chosen on the engine's worker, not on this thread.
-        job = self.engine.submit(uri, cursor, self.settings, language, choose=lambda: self.extra_for(uri, cursor, language))
+        job = self.engine.submit(uri, cursor, self.settings, doc.language_id or "", extra)
         try:
             if self.engine.backend is None:
                 # Queued behind a load in progress: wait for it, up to completion.loadTimeoutMs.
@@ -362,7 +361,9 @@ class CodeshellServer(LanguageServer):
         last = self.engine.last
         if last is None or last.speculative or last.key not in self.sources:
             return
-        self.engine.prewarm(last, lambda: self.extra_for(last.key, last.cursor, last.language))
+        extra = self.extra_for(last.key, last.cursor, last.language)
+        if extra != last.extra:
+            self.engine.prewarm(last, extra)
 
     # --- workspace index -----------------------------------------------------------------
 

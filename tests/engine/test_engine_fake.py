@@ -232,50 +232,13 @@ def test_prewarm_evaluates_a_new_set_while_idle_and_the_next_keystroke_finds_it(
     with running(fake, s) as e:
         job = e.submit("doc", Cursor(PREFIX, SUFFIX), s)
         first = job.future.result()
-        e.prewarm(e.last, _extra)
+        e.prewarm(e.last, _extra())
         deadline = time.monotonic() + 5
         while not (any(c.prompt.chunks for c in fake.calls) and e._running is None) and time.monotonic() < deadline:
             time.sleep(0.01)
         served = e.submit("doc", Cursor(PREFIX, SUFFIX), s, extra=_extra()).future.result()
     assert first.text and sum(bool(c.prompt.chunks) for c in fake.calls) == 1
     assert served.cache_hit
-
-
-def test_prewarm_runs_nothing_when_the_set_chosen_again_is_the_one_held(fake):
-    s = settings(speculative=True, completionCacheSize=0)  # no cache hit to hide a run
-    with running(fake, s) as e:
-        e.submit("doc", Cursor(PREFIX, SUFFIX), s, extra=_extra()).future.result()
-        chosen = []
-        e.prewarm(e.last, lambda: chosen.append(1) or _extra())
-        deadline = time.monotonic() + 5
-        while not chosen and time.monotonic() < deadline:
-            time.sleep(0.01)
-        time.sleep(0.05)
-    assert chosen == [1] and [c.prompt.key for c in fake.calls].count((PREFIX, SUFFIX)) == 1
-
-
-def test_the_extra_context_is_chosen_on_the_worker_when_the_job_starts():
-    import threading
-
-    fake = FakeBackend(prompt_s=0.3)
-    with running(fake) as e:
-        e.submit("a", Cursor(PREFIX, SUFFIX))  # keeps the worker busy
-        where = []
-        job = e.submit("doc", Cursor(PREFIX, SUFFIX), choose=lambda: where.append(threading.current_thread()) or _extra())
-        assert where == []  # not chosen by the caller
-        result = job.future.result(3)
-    assert where and where[0] is not threading.current_thread()
-    assert result.status is Status.OK and fake.calls[-1].prompt.chunks[0].path == "util.py"
-
-
-def test_a_completion_and_an_inline_completion_that_choose_their_context_share_one_run():
-    fake = FakeBackend(prompt_s=0.2)
-    with running(fake) as e:
-        leader = e.submit("doc", Cursor(PREFIX, SUFFIX), choose=_extra)
-        time.sleep(0.05)  # the leader has started, and chosen
-        follower = e.submit("doc", Cursor(PREFIX, SUFFIX), choose=_extra)
-        assert leader.future.result(3).text == follower.future.result(3).text == "a + b"
-    assert len(fake.calls) == 1
 
 
 def test_a_follower_runs_on_its_own_when_its_leaders_request_is_cancelled():
