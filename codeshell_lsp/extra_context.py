@@ -382,9 +382,9 @@ class Sources:
     didOpen/didChange/didClose handlers report them; ``select`` ranks their chunks for
     a cursor.
 
-    Told of documents by the server's event loop; ``select`` runs on the engine's worker
-    (it reads the documents through snapshots, as they change under it), and costs little
-    at any workspace size: documents are cut into chunks when they change, by a background thread
+    Called from the server's event loop (``choices`` also from the thread that saves at
+    shutdown), and cheap there at any workspace size: documents are cut into chunks when
+    they change, by a background thread
     (``start_indexer``; without one, ``select`` does it within its time budget); a
     request ranks documents by the identifiers they share with the cursor's context
     and chunks only in the best ``RANKED_DOCUMENTS``; and the choice for a document is
@@ -591,7 +591,7 @@ class Sources:
         # Documents first: those with a boost, then by how many of the query's identifiers
         # they hold (one set intersection each: the only work per open document).
         left, docs, complete = self._left, [], True
-        open_docs = list(self._docs.items())  # the event loop opens and closes documents meanwhile
+        open_docs = list(self._docs.items())
         for u, doc in open_docs:
             if u == uri:
                 continue
