@@ -367,6 +367,7 @@ class Workspace(Protocol):
     """What ``Sources`` asks of the workspace index (``workspace_index.WorkspaceIndex``)."""
 
     version: int  # changes whenever an answer may
+    walked: bool  # its first walk over the folders is over
 
     def opened(self, uri: str, text: str) -> None: ...
 
@@ -411,6 +412,7 @@ class Sources:
         self._budget_s = None if budget_ms is None else budget_ms / 1000
         self._restored: dict[str, tuple[tuple[object, ...], tuple[Chunk, ...]]] = {}  # choices saved by the last run
         self._pending: deque[_Doc] = deque()
+        self._cutting = False  # the indexer thread is at work
         self._wake = threading.Event()
         self._indexer: threading.Thread | None = None
         self.roots: list[str] = []
@@ -426,9 +428,11 @@ class Sources:
         while True:
             self._wake.wait()
             self._wake.clear()
+            self._cutting = True
             while self._pending:
                 with FOREGROUND.background():
                     self._index(self._pending.popleft())
+            self._cutting = False
 
     def _index(self, doc: _Doc) -> None:
         text = doc.text
@@ -527,20 +531,27 @@ class Sources:
             chosen, complete = self._select(uri, imported, uses, query, limit)
         # As of the documents it saw. Made before some were cut into chunks, it is made
         # again once INDEXING_RECHOOSE_S has passed (its stamp never matches).
-        stamp = self._stamp() if complete else (self._generation, None, None)
+        stamp = self._stamp() if complete else (self._settled(), None, None)
         self._memo[uri] = (key, stamp, time.monotonic(), chosen)
         if len(self._memo) > MEMO_DOCUMENTS:
             self._memo.popitem(last=False)
         return chosen
 
     def _stamp(self) -> tuple[object, ...]:
-        """What besides the cursor a remembered choice was made with: the open documents,
-        how many are cut into chunks, and the workspace index."""
-        return self._generation, self._cut, self.workspace.version if self.workspace is not None else None
+        """What besides the cursor a remembered choice was made with: the open documents
+        and whether indexing had settled, how many are cut into chunks, and the workspace index."""
+        return self._settled(), self._cut, self.workspace.version if self.workspace is not None else None
+
+    def _settled(self) -> tuple[int, bool]:
+        """The open documents, and whether indexing is over: every document cut (by the
+        indexer thread, when there is one) and the workspace walked."""
+        cut = self._indexer is not None and not self._pending and not self._cutting
+        return self._generation, cut and (self.workspace is None or self.workspace.walked)
 
     def _still(self, stamp: tuple[object, ...], made: float) -> bool:
-        """Whether a choice made with ``stamp`` at ``made`` holds: the same documents are
-        open, and nothing was indexed since or it was made less than INDEXING_RECHOOSE_S ago."""
+        """Whether a choice made with ``stamp`` at ``made`` holds: nothing was indexed
+        since; or the same documents are open, indexing has not settled since, and it was
+        made less than INDEXING_RECHOOSE_S ago."""
         now = self._stamp()
         return stamp == now or (stamp[0] == now[0] and time.monotonic() - made < INDEXING_RECHOOSE_S)
 

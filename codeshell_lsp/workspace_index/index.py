@@ -373,6 +373,11 @@ class WorkspaceIndex:
 
     # --- what the event loop asks -------------------------------------------------------
 
+    @property
+    def walked(self) -> bool:
+        """The first walk over the folders is over (``Sources`` makes its choices again then)."""
+        return self._done
+
     def progress(self) -> Progress:
         return Progress(len(self._files), self._found, self._done, self._capped)
 

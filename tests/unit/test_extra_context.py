@@ -370,3 +370,34 @@ def test_after_a_restart_each_document_first_chooses_what_the_last_run_chose(tmp
     broken.take_choices(b"{not json")
     broken.take_choices(b'{"version": 1, "memos": {"file:///p/main.py": {"key": 3}}}')
     assert broken.select("file:///p/main.py", Cursor(MAIN, "")) == chosen
+
+
+def test_once_the_workspace_is_walked_a_choice_made_before_is_made_again_at_once(tmp_path):
+    """A choice made while the workspace was being indexed waits INDEXING_RECHOOSE_S for
+    more files; the end of the first walk does not wait: the next keystroke chooses again."""
+    import time as _time
+
+    from codeshell_lsp.workspace_index.index import WorkspaceIndex
+
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg/__init__.py").write_text("")
+    (tmp_path / "pkg/util.py").write_text("def parse_header(line):\n    return line.split(':', 1)\n")
+    main = "from . import util\n\n\ndef read(lines):\n    return [util."
+    uri = (tmp_path / "pkg/main.py").as_uri()
+    (tmp_path / "pkg/main.py").write_text(main)
+    s = Sources()
+    s.start_indexer()
+    s.open(uri, "python", main)
+    index = WorkspaceIndex([str(tmp_path)], 100)
+    s.attach(index)  # not walked yet
+    for _ in range(200):
+        if not s._pending and not s._cutting:  # main.py is cut
+            break
+        _time.sleep(0.01)
+    before = s.select(uri, Cursor(main, "]\n"))
+    assert not any("parse_header" in c.text for c in before)
+    index.start()
+    assert index.wait_idle(10) and index.walked
+    after = s.select(uri, Cursor(main, "]\n"))
+    assert any("parse_header" in c.text for c in after), after
+    index.close()
