@@ -530,7 +530,7 @@ class Sources:
         else:
             chosen, complete = self._select(uri, imported, uses, query, limit)
         # As of the documents it saw. Made before some were cut into chunks, it is made
-        # again once INDEXING_RECHOOSE_S has passed (its stamp never matches).
+        # again once INDEXING_RECHOOSE_S has passed or indexing has settled (its stamp never matches).
         stamp = self._stamp() if complete else (self._settled(), None, None)
         self._memo[uri] = (key, stamp, time.monotonic(), chosen)
         if len(self._memo) > MEMO_DOCUMENTS:
@@ -556,7 +556,7 @@ class Sources:
         return stamp == now or (stamp[0] == now[0] and time.monotonic() - made < INDEXING_RECHOOSE_S)
 
     def _all_open(self, chunks: Iterable[Chunk]) -> bool:
-        paths = {doc.path for doc in list(self._docs.values())}
+        paths = {doc.path for doc in self._docs.values()}
         return all(c.path in paths for c in chunks)
 
     def choices(self) -> bytes:
@@ -602,8 +602,7 @@ class Sources:
         # Documents first: those with a boost, then by how many of the query's identifiers
         # they hold (one set intersection each: the only work per open document).
         left, docs, complete = self._left, [], True
-        open_docs = list(self._docs.items())
-        for u, doc in open_docs:
+        for u, doc in self._docs.items():
             if u == uri:
                 continue
             index = self._ready(doc, deadline)
@@ -633,7 +632,7 @@ class Sources:
                     chunk = chunk or Chunk(doc.path, doc.language, text, (doc.path, start), kind)
                     scored.append((sim + boost, chunk, words_of))
         if self.workspace is not None:  # its outlines already carry IMPORTED_BOOST
-            for chunk, ids, boost in self.workspace.candidates(uri, imported, q, {u for u, _ in open_docs}, limit):
+            for chunk, ids, boost in self.workspace.candidates(uri, imported, q, self._docs.keys(), limit):
                 stem = PurePosixPath(chunk.path).stem
                 if chunk.kind == "outline" and stem in imported:
                     chunk, more = _as_imported(chunk, imported[stem], uses[stem], near)
